@@ -1,0 +1,134 @@
+"""Command line: `intake poll --once`, `intake parse FILE.eml`, `intake demo`.
+
+Any IntakeError becomes one line on stderr and exit status 2; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from intake import __version__, config
+from intake.errors import IntakeError
+
+CONFIG_ENV = "INTAKE_CONFIG"
+
+
+class IntakeGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except IntakeError as exc:
+            click.echo(f"intake: error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=IntakeGroup)
+@click.version_option(__version__, prog_name="intake")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    envvar=CONFIG_ENV,
+    default=config.DEFAULT_PATH,
+    show_default=True,
+    help=f"Configuration file (or ${CONFIG_ENV}).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every message handled.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: bool) -> None:
+    """Turn job-application mailboxes into a triaged pipeline."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = config_path
+
+
+def load_config(ctx: click.Context) -> config.Config:
+    return config.load(ctx.obj)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Poll every mailbox once, then exit.")
+@click.option("--mailbox", "names", multiple=True, help="Only this mailbox (repeatable).")
+@click.pass_context
+def poll(ctx: click.Context, once: bool, names: tuple[str, ...]) -> None:
+    """Fetch new mail from the configured mailboxes and store it."""
+    from intake.pipeline import poll_all
+
+    if not once:
+        raise click.UsageError("only --once is available: the scheduled daemon is not built yet")
+    cfg = load_config(ctx)
+    stats = poll_all(cfg, names or None)
+    print_stats(stats)
+    for row in stats:
+        if row.error:
+            click.echo(f"intake: error: {row.error}", err=True)
+    if any(row.error for row in stats):
+        ctx.exit(1)
+
+
+def print_stats(stats: list) -> None:
+    table = Table(title="intake poll")
+    columns = ("mailbox", "fetched", "stored", "duplicates", "failed", "applications")
+
+    for column in columns:
+        table.add_column(column, justify="left" if column == "mailbox" else "right")
+    for row in stats:
+        table.add_row(*(str(getattr(row, column)) for column in columns))
+    Console().print(table)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract.")
+def parse(file: Path, as_json: bool) -> None:
+    """Show what the pipeline extracts from one message, without touching the database."""
+    from intake.extract import extract
+    from intake.parse import parse_message
+
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise IntakeError(f"{file}: {exc.strerror or exc}") from None
+    result = extract(parse_message(raw)).to_json()
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        print_summary(result)
+
+
+def print_summary(result: dict) -> None:
+    sender = result["sender"]
+    click.echo(f"kind:     {result['kind']}")
+    click.echo(f"from:     {sender['name'] or ''} <{sender['email'] or '?'}>")
+    click.echo(f"subject:  {result['subject']}")
+    click.echo(f"github:   {', '.join(result['github']) or '-'}")
+    resume = result["resume"]
+    click.echo(f"resume:   {resume['filename'] if resume else '-'}")
+    for flag in result["flags"]:
+        click.echo(f"flag:     {flag['code']}: {flag['message']}")
+    if resume:
+        click.echo("\n--- resume text ---\n" + resume["text"].strip())
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo's temp directory and print it.")
+def demo(keep: bool) -> None:
+    """Run the pipeline on the sample mail against embedded IMAP and SMTP servers."""
+    from intake.demo import run_demo
+
+    run_demo(keep=keep)
+
+
+def main() -> None:
+    cli(prog_name="intake")

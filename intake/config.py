@@ -1,0 +1,155 @@
+"""Load and validate `config.toml`: fail at start, on one line, naming the key.
+
+Secrets never live in the file: a mailbox names the environment variable that
+holds its password (`password_env`), and the database URL may come from
+`INTAKE_DATABASE_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from intake.errors import ConfigError
+
+DEFAULT_PATH = Path("config.toml")
+DATABASE_ENV = "INTAKE_DATABASE_URL"
+TlsMode = Literal["implicit", "starttls", "none"]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MailboxConfig(_Strict):
+    """One IMAP folder to poll. `name` is the table's key (`[mailboxes.careers]`)."""
+
+    name: Name
+    host: str = Field(min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    tls: TlsMode = "implicit"
+    verify_certificates: bool = True
+    username: str = Field(min_length=1)
+    password_env: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    folder: str = Field(default="INBOX", min_length=1)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    max_per_poll: int = Field(default=500, ge=1)
+    after_store: Literal["leave", "mark_seen", "move"] = "leave"
+    move_to: str | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _move_needs_target(self) -> MailboxConfig:
+        if (self.after_store == "move") != bool(self.move_to):
+            raise ValueError('set move_to exactly when after_store = "move"')
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.tls == "implicit" else 143)
+
+    def password(self) -> str:
+        """Read the password from the environment at the moment it is needed."""
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(
+                f"mailboxes.{self.name}.password_env: environment variable "
+                f"{self.password_env} is not set"
+            )
+        return value
+
+
+class SmtpConfig(_Strict):
+    """Where replies and digests are sent from (used from issue 6 on)."""
+
+    host: str = Field(min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    tls: TlsMode = "starttls"
+    verify_certificates: bool = True
+    username: str | None = None
+    password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    from_address: str = Field(min_length=3)
+    dry_run: bool = False
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"implicit": 465, "starttls": 587, "none": 25}[self.tls]
+
+
+class DatabaseConfig(_Strict):
+    url: str = "sqlite:///data/intake.db"
+
+
+class Config(_Strict):
+    database: DatabaseConfig = DatabaseConfig()
+    mailboxes: tuple[MailboxConfig, ...] = ()
+    smtp: SmtpConfig | None = None
+    base_dir: Path = Path(".")
+
+    def mailbox(self, name: str) -> MailboxConfig:
+        for box in self.mailboxes:
+            if box.name == name:
+                return box
+        known = ", ".join(b.name for b in self.mailboxes) or "none configured"
+        raise ConfigError(f"no mailbox named {name!r} (known: {known})")
+
+    @property
+    def database_url(self) -> str:
+        """The URL to connect to; relative SQLite paths are relative to the config file."""
+        url = os.environ.get(DATABASE_ENV) or self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            url = prefix + str((self.base_dir / url[len(prefix) :]).resolve())
+        return url
+
+
+def load(path: Path) -> Config:
+    """Read and validate a config file, or raise ConfigError with one readable line."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (copy config.example.toml)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return from_dict(data, path)
+
+
+def from_dict(data: dict, path: Path) -> Config:
+    """Validate parsed TOML; mailbox tables are keyed by their name."""
+    boxes = data.get("mailboxes", {})
+    if not isinstance(boxes, dict):
+        raise ConfigError(f"{path}: mailboxes: must be tables like [mailboxes.careers]")
+    shaped = dict(data)
+    shaped["mailboxes"] = [
+        {"name": name, **box} if isinstance(box, dict) else box for name, box in boxes.items()
+    ]
+    shaped["base_dir"] = path.parent
+    try:
+        return Config.model_validate(shaped)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc, shaped)}") from None
+
+
+def _describe(exc: ValidationError, data: dict) -> str:
+    """First pydantic error as `dotted.key: problem`, with mailbox names not indexes."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    if len(loc) >= 2 and loc[0] == "mailboxes" and isinstance(loc[1], int):
+        box = data["mailboxes"][loc[1]]
+        loc[1] = box.get("name", loc[1]) if isinstance(box, dict) else loc[1]
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    elif "input" in err and err["type"] not in ("model_type", "dict_type"):
+        message += f" (got {err['input']!r})"
+    return f"{key}: {message}"

@@ -1,0 +1,103 @@
+"""The tables. Raw bytes are kept for every message so a rule change can be re-run."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class RawMessage(SQLModel, table=True):
+    """Every message ever fetched, once. `dedupe_key` is the Message-ID, else the sha256."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=1024)
+    message_id: str | None = Field(default=None, index=True, max_length=998)
+    sha256: str = Field(index=True, max_length=64)
+    mailbox: str = Field(index=True, max_length=200)
+    folder: str = Field(max_length=1000)
+    uidvalidity: int
+    uid: int
+    size: int
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    fetched_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="stored", index=True, max_length=20)  # processed | failed
+    kind: str | None = Field(default=None, max_length=20)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Checkpoint(SQLModel, table=True):
+    """How far a mailbox has been processed: valid only for its UIDVALIDITY."""
+
+    mailbox: str = Field(primary_key=True, max_length=200)
+    uidvalidity: int
+    last_uid: int
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Applicant(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=320)
+    name: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Application(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    applicant_id: int = Field(foreign_key="applicant.id", index=True)
+    raw_message_id: int = Field(foreign_key="rawmessage.id", unique=True)
+    mailbox: str = Field(index=True, max_length=200)
+    posting: str | None = Field(default=None, index=True, max_length=200)
+    subject: str | None = Field(default=None, sa_column=Column(Text))
+    received_at: datetime | None = None
+    cover_letter: str | None = Field(default=None, sa_column=Column(Text))
+    github: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="received", max_length=30)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Document(SQLModel, table=True):
+    """An attachment with the text we could extract from it (or why we could not)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    raw_message_id: int = Field(foreign_key="rawmessage.id", index=True)
+    application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
+    filename: str | None = Field(default=None, max_length=1000)
+    content_type: str = Field(max_length=255)
+    size: int
+    sha256: str = Field(max_length=64)
+    role: str = Field(default="other", max_length=20)  # resume | cover_letter | other
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Flag(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    raw_message_id: int = Field(foreign_key="rawmessage.id", index=True)
+    application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
+    code: str = Field(max_length=50, index=True)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Outbox(SQLModel, table=True):
+    """Replies waiting to be sent; queued in the transaction that stores the application."""
+
+    __table_args__ = (UniqueConstraint("message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
+    message_id: str = Field(max_length=998)
+    to_address: str = Field(max_length=320)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="pending", index=True, max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

@@ -1,0 +1,151 @@
+"""Writes to the database: raw messages once, checkpoints, and what was extracted.
+
+Every function takes an open Session and never commits: the caller owns the
+transaction, so a batch and its replies land together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from sqlmodel import Session, select
+
+from intake import models
+from intake.extract import Extraction
+from intake.models import utcnow
+from intake.parse import first_msgid
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How a message is recognised when seen again (after a UIDVALIDITY change, say)."""
+
+    message_id: str | None
+    sha256: str
+    dedupe_key: str
+
+
+def identify(raw: bytes) -> Identity:
+    """Message-ID plus a hash of the body; the raw sha256 when there is no Message-ID.
+
+    The body hash keeps two different messages that reuse one Message-ID (broken
+    clients, test corpora) apart, while a copy with extra trace headers still matches.
+    """
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        message_id = first_msgid(headers.get("Message-ID"))
+    except Exception:
+        message_id = None
+    if not message_id:
+        return Identity(None, sha, f"sha256:{sha}")
+    return Identity(message_id, sha, f"{message_id[:900]} {_body_hash(raw)}")
+
+
+def _body_hash(raw: bytes) -> str:
+    normalised = raw.replace(b"\r\n", b"\n")
+    _, _, body = normalised.partition(b"\n\n")
+    return hashlib.sha256(body.rstrip()).hexdigest()[:16]
+
+
+def find_raw(session: Session, identity: Identity) -> models.RawMessage | None:
+    query = select(models.RawMessage).where(models.RawMessage.dedupe_key == identity.dedupe_key)
+    return session.exec(query).first()
+
+
+def add_raw(
+    session: Session,
+    raw: bytes,
+    identity: Identity,
+    *,
+    mailbox: str,
+    folder: str,
+    uidvalidity: int,
+    uid: int,
+) -> models.RawMessage:
+    row = models.RawMessage(
+        dedupe_key=identity.dedupe_key,
+        message_id=identity.message_id,
+        sha256=identity.sha256,
+        mailbox=mailbox,
+        folder=folder,
+        uidvalidity=uidvalidity,
+        uid=uid,
+        size=len(raw),
+        raw=raw,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_checkpoint(session: Session, mailbox: str) -> models.Checkpoint | None:
+    return session.get(models.Checkpoint, mailbox)
+
+
+def save_checkpoint(session: Session, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+    row = session.get(models.Checkpoint, mailbox) or models.Checkpoint(
+        mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid
+    )
+    row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, utcnow()
+    session.add(row)
+
+
+def applicant_for(session: Session, email: str, name: str | None) -> models.Applicant:
+    query = select(models.Applicant).where(models.Applicant.email == email)
+    applicant = session.exec(query).first()
+    if applicant is None:
+        applicant = models.Applicant(email=email, name=name)
+        session.add(applicant)
+        session.flush()
+    elif name and not applicant.name:
+        applicant.name = name
+    return applicant
+
+
+def record(
+    session: Session, raw: models.RawMessage, extraction: Extraction
+) -> models.Application | None:
+    """Store what was extracted; an application row only for kind `application`."""
+    raw.kind = extraction.kind
+    application = None
+    msg = extraction.message
+    if extraction.kind == "application" and msg.sender_email:
+        applicant = applicant_for(session, msg.sender_email, msg.sender_name)
+        application = models.Application(
+            applicant_id=applicant.id,
+            raw_message_id=raw.id,
+            mailbox=raw.mailbox,
+            subject=msg.subject,
+            received_at=msg.date.replace(tzinfo=None) if msg.date else None,
+            cover_letter=extraction.cover_letter,
+            github=list(extraction.github),
+        )
+        session.add(application)
+        session.flush()
+    app_id = application.id if application else None
+    for doc in extraction.documents:
+        session.add(
+            models.Document(
+                raw_message_id=raw.id,
+                application_id=app_id,
+                filename=doc.filename,
+                content_type=doc.content_type,
+                size=doc.size,
+                sha256=doc.sha256,
+                role=doc.role,
+                text=doc.content.text or None,
+                error=doc.content.error,
+            )
+        )
+    for flag in extraction.flags:
+        session.add(
+            models.Flag(
+                raw_message_id=raw.id, application_id=app_id, code=flag.code, message=flag.message
+            )
+        )
+    raw.status, raw.error = "processed", None
+    return application
