@@ -28,6 +28,8 @@ class RawMessage(SQLModel, table=True):
     fetched_at: datetime = Field(default_factory=utcnow)
     status: str = Field(default="stored", index=True, max_length=20)  # processed | failed
     kind: str | None = Field(default=None, max_length=20)
+    sender: str | None = Field(default=None, max_length=320)
+    subject: str | None = Field(default=None, sa_column=Column(Text))
     error: str | None = Field(default=None, sa_column=Column(Text))
 
 

@@ -110,9 +110,9 @@ def record(
     session: Session, raw: models.RawMessage, extraction: Extraction
 ) -> models.Application | None:
     """Store what was extracted; an application row only for kind `application`."""
-    raw.kind = extraction.kind
-    application = None
     msg = extraction.message
+    raw.kind, raw.sender, raw.subject = extraction.kind, msg.sender_email, msg.subject
+    application = None
     if extraction.kind == "application" and msg.sender_email:
         applicant = applicant_for(session, msg.sender_email, msg.sender_name)
         application = models.Application(
@@ -149,3 +149,30 @@ def record(
         )
     raw.status, raw.error = "processed", None
     return application
+
+
+def summary(session: Session) -> list[tuple[str, ...]]:
+    """One row of display strings per stored message, oldest first (demo and CLI)."""
+    rows = []
+    for raw in session.exec(select(models.RawMessage).order_by(models.RawMessage.id)):
+        app = session.exec(
+            select(models.Application).where(models.Application.raw_message_id == raw.id)
+        ).first()
+        docs = session.exec(
+            select(models.Document).where(models.Document.raw_message_id == raw.id)
+        ).all()
+        flags = session.exec(select(models.Flag).where(models.Flag.raw_message_id == raw.id)).all()
+        resume = next((d.filename or "(unnamed)" for d in docs if d.role == "resume"), "-")
+        rows.append(
+            (
+                raw.mailbox,
+                raw.kind or "-",
+                raw.status if not raw.error else f"{raw.status}: {raw.error[:60]}",
+                raw.sender or "-",
+                raw.subject or "-",
+                resume,
+                " ".join(app.github) if app and app.github else "-",
+                " ".join(sorted({f.code for f in flags})) or "-",
+            )
+        )
+    return rows

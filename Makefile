@@ -1,0 +1,37 @@
+# `make demo` and `make test` each create the virtualenv they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test lint format samples clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/intake demo
+
+test: $(STAMP)
+	bash scripts/install-test-deps.sh
+	$(BIN)/ruff check intake tests scripts
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check intake tests scripts
+	$(BIN)/ruff format --check intake tests scripts
+
+format: $(STAMP)
+	$(BIN)/ruff format intake tests scripts
+
+# Rebuild data/sample and tests/fixtures from scripts/make_samples.py (deterministic).
+samples: $(STAMP)
+	$(BIN)/python scripts/make_samples.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
