@@ -126,10 +126,11 @@ def from_dict(data: dict, path: Path) -> Config:
     boxes = data.get("mailboxes", {})
     if not isinstance(boxes, dict):
         raise ConfigError(f"{path}: mailboxes: must be tables like [mailboxes.careers]")
+    for name, box in boxes.items():
+        if not isinstance(box, dict):
+            raise ConfigError(f"{path}: mailboxes.{name}: must be a table [mailboxes.{name}]")
     shaped = dict(data)
-    shaped["mailboxes"] = [
-        {"name": name, **box} if isinstance(box, dict) else box for name, box in boxes.items()
-    ]
+    shaped["mailboxes"] = [{"name": name, **box} for name, box in boxes.items()]
     shaped["base_dir"] = path.parent
     try:
         return Config.model_validate(shaped)
@@ -142,8 +143,7 @@ def _describe(exc: ValidationError, data: dict) -> str:
     err = exc.errors()[0]
     loc = list(err["loc"])
     if len(loc) >= 2 and loc[0] == "mailboxes" and isinstance(loc[1], int):
-        box = data["mailboxes"][loc[1]]
-        loc[1] = box.get("name", loc[1]) if isinstance(box, dict) else loc[1]
+        loc[1] = data["mailboxes"][loc[1]]["name"]
     key = ".".join(str(part) for part in loc) or "(top level)"
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":

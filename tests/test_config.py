@@ -1,0 +1,89 @@
+"""A bad config fails at start with one line naming the key and the problem."""
+
+from pathlib import Path
+
+import pytest
+
+from intake import config
+from intake.errors import ConfigError
+
+BOX = '[mailboxes.careers]\nhost = "imap.example.com"\nusername = "u"\npassword_env = "PW"\n'
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_example_config_is_valid():
+    cfg = config.load(Path(__file__).parent.parent / "config.example.toml")
+    assert [b.name for b in cfg.mailboxes] == ["careers", "interns"]
+    careers = cfg.mailbox("careers")
+    assert careers.tls == "implicit" and careers.verify_certificates
+    assert careers.after_store == "leave"
+    assert cfg.smtp is not None and cfg.smtp.effective_port == 587
+
+
+def test_defaults(tmp_path):
+    cfg = config.load(write(tmp_path, BOX))
+    box = cfg.mailbox("careers")
+    assert (box.folder, box.effective_port, box.batch_size, box.after_store) == (
+        "INBOX", 993, 50, "leave")
+    assert cfg.database_url == f"sqlite:///{(tmp_path / 'data' / 'intake.db').resolve()}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (BOX + 'tls = "ssl"\n', "mailboxes.careers.tls: Input should be 'implicit'"),
+        (BOX + "batchsize = 3\n", "mailboxes.careers.batchsize: unknown key"),
+        (BOX + "batch_size = 0\n", "mailboxes.careers.batch_size: Input should be greater"),
+        (BOX + 'port = "imap"\n', "mailboxes.careers.port: Input should be a valid integer"),
+        (BOX + 'after_store = "move"\n', "mailboxes.careers: set move_to exactly when"),
+        (BOX + 'after_store = "delete"\n', "mailboxes.careers.after_store: Input should be"),
+        (BOX + 'password_env = "OTHER"\n', "invalid TOML: Cannot overwrite a value"),
+        ('[mailboxes.careers]\nhost = "h"\npassword_env = "PW"\n',
+         "mailboxes.careers.username: required key is missing"),
+        ('[mailboxes.careers]\nhost = "h"\nusername = "u"\npassword_env = "my pw"\n',
+         "mailboxes.careers.password_env: String should match pattern"),
+        ("[mailboxes]\ncareers = 3\n", "mailboxes.careers: must be a table [mailboxes.careers]"),
+        ("mailboxes = 3\n", "mailboxes: must be tables like [mailboxes.careers]"),
+        (BOX + "[smtp]\nhost = 'h'\n", "smtp.from_address: required key is missing"),
+        ("[database]\nurl = 5\n", "database.url: Input should be a valid string"),
+        ("[mailboxes.careers\n", "invalid TOML"),
+        ("verbose = true\n", "verbose: unknown key"),
+    ],
+)
+def test_bad_config_names_key(tmp_path, text, expected):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        config.load(tmp_path / "nope.toml")
+
+
+def test_password_comes_from_environment(tmp_path, monkeypatch):
+    box = config.load(write(tmp_path, BOX)).mailbox("careers")
+    monkeypatch.delenv("PW", raising=False)
+    with pytest.raises(ConfigError, match="environment variable PW is not set"):
+        box.password()
+    monkeypatch.setenv("PW", "s3cret")
+    assert box.password() == "s3cret"
+
+
+def test_database_url_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("INTAKE_DATABASE_URL", "postgresql+psycopg://intake@db/intake")
+    assert config.load(write(tmp_path, BOX)).database_url == "postgresql+psycopg://intake@db/intake"
+
+
+def test_unknown_mailbox(tmp_path):
+    with pytest.raises(ConfigError, match="no mailbox named 'interns' \\(known: careers\\)"):
+        config.load(write(tmp_path, BOX)).mailbox("interns")

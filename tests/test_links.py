@@ -1,0 +1,70 @@
+"""GitHub links: normalised to profile or repository, deduplicated, noise rejected."""
+
+import pytest
+
+from intake.links import find_in_text, github_links, normalise
+
+CASES = [
+    ("https://github.com/alice", "https://github.com/alice"),
+    ("https://github.com/alice/", "https://github.com/alice"),
+    ("http://www.github.com/Bob-Smith", "https://github.com/Bob-Smith"),
+    ("github.com/alice/repo.git?tab=readme", "https://github.com/alice/repo"),
+    ("HTTPS://GitHub.com/alice/nupic#readme", "https://github.com/alice/nupic"),
+    ("https://github.com/alice/nupic/tree/master/src", "https://github.com/alice/nupic"),
+    ("https://github.com/alice/nupic/blob/main/README.md", "https://github.com/alice/nupic"),
+    ("https://github.com/alice?tab=repositories", "https://github.com/alice"),
+    ("https://github.com/alice/my.dotted-repo_1", "https://github.com/alice/my.dotted-repo_1"),
+    ("https://github.com/a", "https://github.com/a"),
+    ("https://gist.github.com/alice/123abc", None),
+    ("https://gitlab.com/dave", None),
+    ("https://bitbucket.org/eve", None),
+    ("https://github.com/orgs/numenta", None),
+    ("https://github.com/settings/profile", None),
+    ("https://github.com/marketplace", None),
+    ("https://github.com/", None),
+    ("https://github.com/-bad", None),
+    ("https://github.com/bad--login", None),
+    ("https://api.github.com/users/alice", None),
+    ("https://alice.github.io/blog", None),
+    ("mailto:alice@github.com", None),
+    ("https://raw.githubusercontent.com/alice/x/main/a.py", None),
+]
+
+
+@pytest.mark.parametrize(("url", "expected"), CASES)
+def test_normalise(url, expected):
+    assert normalise(url) == expected
+
+
+TEXT_CASES = [
+    ("My code: (https://github.com/carol).", ["https://github.com/carol"]),
+    ("See github.com/carol, and github.com/dan!", ["https://github.com/carol", "https://github.com/dan"]),
+    ("repo at <https://github.com/carol/htm>", ["https://github.com/carol/htm"]),
+    ("[GitHub](https://github.com/carol)", ["https://github.com/carol"]),
+    ("\"https://github.com/carol/x\";", ["https://github.com/carol/x"]),
+    ("GitHub: https://github.com/carol/x...", ["https://github.com/carol/x"]),
+    ("email me at carol@github.com", []),
+    ("I love github.com", []),
+    ("see https://github.com/carol\nand https://github.com/carol/", ["https://github.com/carol"]),
+    ("https://github.com/carol/*", ["https://github.com/carol"]),
+    ("https://github.com/Carol and https://github.com/carol", ["https://github.com/Carol"]),
+    ("https://github.com/José", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), TEXT_CASES)
+def test_find_in_text(text, expected):
+    assert github_links(texts=[text]) == expected
+
+
+def test_text_then_urls_deduplicated_in_order():
+    links = github_links(
+        texts=["profile: github.com/alice", "project https://github.com/alice/htm"],
+        urls=["https://github.com/ALICE/", "https://github.com/bob", "https://gist.github.com/x/1"],
+    )
+    assert links == ["https://github.com/alice", "https://github.com/alice/htm", "https://github.com/bob"]
+
+
+def test_find_in_text_keeps_order_and_duplicates():
+    assert find_in_text("github.com/b github.com/a github.com/b") == [
+        "https://github.com/b", "https://github.com/a", "https://github.com/b"]
