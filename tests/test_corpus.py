@@ -1,0 +1,62 @@
+"""Real-world mail written elsewhere (../shared/mail-corpus) never crashes the intake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from intake.classify import APPLICATION, AUTO_REPLY, BOUNCE, FOLLOW_UP, OTHER
+from intake.config import MailboxConfig
+from intake.db import make_engine
+from intake.db import session as open_session
+from intake.extract import extract
+from intake.mailbox import connect
+from intake.models import RawMessage
+from intake.parse import parse_message
+from intake.pipeline import poll_mailbox
+from intake.sandbox import append_messages
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "mail-corpus"
+FILES = sorted(
+    p for p in CORPUS.rglob("*") if p.is_file() and p.name not in ("LICENSE", "README.md")
+)
+
+
+def test_corpus_is_present():
+    assert len(FILES) >= 100, f"expected the shared corpus at {CORPUS}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_extract_never_raises_unexpectedly(path):
+    """Parsing either works or raises our ExtractionError (which quarantines)."""
+    result = extract(parse_message(path.read_bytes()), timeout=10)
+    assert result.kind in (APPLICATION, FOLLOW_UP, AUTO_REPLY, BOUNCE, OTHER)
+    result.to_json()
+
+
+def test_corpus_through_real_imap(imap_server, imap_folder, tmp_path, monkeypatch):
+    """APPEND every corpus file, poll once: each is stored (processed or quarantined)."""
+    account = imap_server.account
+    monkeypatch.setenv("INTAKE_TEST_IMAP_PASSWORD", account.password)
+    append_messages(account, imap_folder, [p.read_bytes() for p in FILES])
+    box = MailboxConfig(
+        name="corpus", host=account.host, port=account.port, tls="none",
+        username=account.username, password_env="INTAKE_TEST_IMAP_PASSWORD",
+        folder=imap_folder, max_per_poll=1000,
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'corpus.db'}")
+    with connect(box) as mailbox:
+        stats = poll_mailbox(box, mailbox, engine)
+    assert stats.fetched == len(FILES)
+    assert stats.stored + stats.duplicates == len(FILES)
+    with open_session(engine) as session:
+        rows = session.exec(select(RawMessage)).all()
+    assert len(rows) == stats.stored
+    for row in rows:
+        assert row.status in ("processed", "failed")
+        assert (row.status == "failed") == bool(row.error)
+        assert row.status == "failed" or row.kind is not None
+    bounces = [r for r in rows if r.kind == BOUNCE]
+    assert len(bounces) >= 5

@@ -1,0 +1,177 @@
+"""The fetch-store-checkpoint loop against a real IMAP server (Dovecot and pymap)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlmodel import func, select
+
+from intake import store
+from intake.config import MailboxConfig
+from intake.db import make_engine
+from intake.db import session as open_session
+from intake.mailbox import connect
+from intake.models import Application, Checkpoint, RawMessage
+from intake.pipeline import poll_mailbox
+from intake.sandbox import append_messages, recreate_folder
+
+PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
+SAMPLES = Path(__file__).parent.parent / "data" / "sample"
+# A MIME tree nested thousands deep: mail-parser gives up on it.
+UNPARSEABLE = (
+    b"From: Mallory <mallory@example.org>\r\nSubject: nested\r\nMessage-ID: <deep@example.org>\r\n"
+    b"Content-Type: multipart/mixed; boundary=a\r\n\r\n"
+    + b"--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n" * 2000
+)
+
+
+def message(n: int, sender: str = "applicant") -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Applicant {n} <{sender}{n}@example.org>"
+    msg["To"] = "careers@numenta.com"
+    msg["Subject"] = f"Application for ML Engineer #{n}"
+    msg["Date"] = "Mon, 22 Jan 2018 10:00:00 -0800"
+    msg["Message-ID"] = f"<app-{n}@example.org>"
+    msg.set_content(f"Dear Numenta,\n\nI am applying. My code: https://github.com/user{n}\n")
+    return msg.as_bytes()
+
+
+@pytest.fixture
+def box(imap_server, imap_folder, monkeypatch) -> MailboxConfig:
+    account = imap_server.account
+    monkeypatch.setenv(PASSWORD_ENV, account.password)
+    return MailboxConfig(
+        name="careers", host=account.host, port=account.port, tls="none",
+        username=account.username, password_env=PASSWORD_ENV, folder=imap_folder,
+        batch_size=3,
+    )
+
+
+@pytest.fixture
+def engine(tmp_path):
+    return make_engine(f"sqlite:///{tmp_path / 'intake.db'}")
+
+
+def poll(box, engine, **kwargs):
+    with connect(box) as mailbox:
+        return poll_mailbox(box, mailbox, engine, **kwargs)
+
+
+def count(engine, model) -> int:
+    with open_session(engine) as session:
+        return session.exec(select(func.count()).select_from(model)).one()
+
+
+def test_first_poll_stores_everything_and_second_poll_nothing(imap_server, box, engine):
+    append_messages(imap_server.account, box.folder, [message(n) for n in range(7)])
+    first = poll(box, engine)
+    assert (first.fetched, first.stored, first.failed, first.applications) == (7, 7, 0, 7)
+    second = poll(box, engine)
+    assert (second.fetched, second.stored) == (0, 0)
+    assert count(engine, RawMessage) == 7
+    with open_session(engine) as session:
+        app = session.exec(select(Application).order_by(Application.id)).first()
+        assert app.github == ["https://github.com/user0"]
+        checkpoint = session.get(Checkpoint, "careers")
+        assert checkpoint.last_uid > 0
+
+
+def test_incremental_poll_fetches_only_new_uids(imap_server, box, engine):
+    append_messages(imap_server.account, box.folder, [message(n) for n in range(3)])
+    assert poll(box, engine).stored == 3
+    append_messages(imap_server.account, box.folder, [message(n) for n in range(3, 5)])
+    stats = poll(box, engine)
+    assert (stats.fetched, stats.stored, stats.duplicates) == (2, 2, 0)
+    assert count(engine, RawMessage) == 5
+
+
+def test_max_per_poll_caps_one_poll(imap_server, box, engine):
+    box = box.model_copy(update={"max_per_poll": 4})
+    append_messages(imap_server.account, box.folder, [message(n) for n in range(6)])
+    assert poll(box, engine).stored == 4
+    assert poll(box, engine).stored == 2
+
+
+def test_new_uidvalidity_rescans_without_storing_twice(imap_server, box, engine):
+    raws = [message(n) for n in range(4)]
+    append_messages(imap_server.account, box.folder, raws)
+    assert poll(box, engine).stored == 4
+    recreate_folder(imap_server.account, box.folder)
+    append_messages(imap_server.account, box.folder, raws)
+    stats = poll(box, engine)
+    assert stats.uidvalidity_reset
+    assert (stats.fetched, stats.stored, stats.duplicates) == (4, 0, 4)
+    assert count(engine, RawMessage) == 4
+
+
+def test_crash_between_store_and_checkpoint_stores_no_duplicates(imap_server, box, engine):
+    append_messages(imap_server.account, box.folder, [message(n) for n in range(5)])
+
+    def crash(batch):
+        raise KeyboardInterrupt("killed after commit, before checkpoint")
+
+    with pytest.raises(KeyboardInterrupt):
+        poll(box, engine, after_commit=crash)
+    assert count(engine, RawMessage) == 3  # the first batch was committed
+    with open_session(engine) as session:
+        assert store.get_checkpoint(session, "careers") is None
+    stats = poll(box, engine)
+    assert (stats.fetched, stats.stored, stats.duplicates) == (5, 2, 3)
+    assert count(engine, RawMessage) == 5
+    assert count(engine, Application) == 5
+
+
+def test_unparseable_message_is_quarantined_and_the_rest_stored(imap_server, box, engine):
+    raws = [message(0), message(1), UNPARSEABLE, message(3), message(4)]
+    append_messages(imap_server.account, box.folder, raws)
+    stats = poll(box, engine)
+    assert (stats.stored, stats.failed, stats.applications) == (5, 1, 4)
+    with open_session(engine) as session:
+        failed = session.exec(select(RawMessage).where(RawMessage.status == "failed")).one()
+        assert failed.message_id == "<deep@example.org>"
+        assert "mail-parser cannot read the message" in failed.error
+        assert failed.raw.replace(b"\r\n", b"\n") == UNPARSEABLE.replace(b"\r\n", b"\n")
+
+
+def test_leave_does_not_mark_seen_and_mark_seen_does(imap_server, box, engine):
+    from imapclient import IMAPClient
+
+    account = imap_server.account
+    append_messages(account, box.folder, [message(1)])
+    poll(box, engine)
+
+    def seen_flags():
+        with IMAPClient(account.host, port=account.port, ssl=False) as client:
+            client.login(account.username, account.password)
+            client.select_folder(box.folder, readonly=True)
+            return [b"\\Seen" in f for f in client.get_flags(client.search("ALL")).values()]
+
+    assert seen_flags() == [False]
+    append_messages(account, box.folder, [message(2)])
+    poll(box.model_copy(update={"after_store": "mark_seen"}), engine)
+    assert seen_flags() == [False, True]
+
+
+def test_move_after_store(imap_server, box, engine):
+    from imapclient import IMAPClient
+
+    account = imap_server.account
+    target = f"{box.folder}-done"
+    append_messages(account, target, [])
+    append_messages(account, box.folder, [message(n) for n in range(2)])
+    stats = poll(box.model_copy(update={"after_store": "move", "move_to": target}), engine)
+    assert stats.stored == 2
+    with IMAPClient(account.host, port=account.port, ssl=False) as client:
+        client.login(account.username, account.password)
+        assert client.select_folder(box.folder)[b"EXISTS"] == 0
+        assert client.select_folder(target)[b"EXISTS"] == 2
+
+
+def test_sample_mail_goes_through(imap_server, box, engine):
+    raws = [p.read_bytes() for p in sorted(SAMPLES.glob("*/*.eml"))]
+    append_messages(imap_server.account, box.folder, raws)
+    stats = poll(box, engine)
+    assert (stats.fetched, stats.stored, stats.failed) == (len(raws), len(raws), 0)
+    assert stats.applications >= 12
