@@ -123,8 +123,9 @@ def read_document(
     try:
         if fmt == "pdf":
             text, links, pages = run_isolated(pdf_text, data, timeout=timeout)
-            error = None if text.strip() else "PDF has no text layer"
-            return DocumentText(fmt, text, tuple(links), error, pages)
+            if not text.strip():
+                return DocumentText(fmt, "", tuple(links), "PDF has no text layer", pages)
+            return DocumentText(fmt, text, tuple(links), None, pages)
         if fmt == "docx":
             text, links = run_isolated(docx_text, data, timeout=timeout)
             return DocumentText(fmt, text, tuple(links), None if text.strip() else "DOCX is empty")

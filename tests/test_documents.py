@@ -1,0 +1,125 @@
+"""Resume text and links from real PDF and DOCX files; hostile files fail safely."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
+
+from intake.documents import read_document, sniff
+from intake.errors import ExtractionError
+from intake.isolate import run_isolated
+
+
+def make_pdf(lines: list[str], link: str | None = None, pages: int = 1) -> bytes:
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=letter, invariant=1)
+    for page in range(pages):
+        y = 720
+        for line in lines:
+            pdf.drawString(72, y, f"{line}" if page == 0 else f"{line} (page {page + 1})")
+            y -= 16
+        if link and page == 0:
+            pdf.drawString(72, y, "GitHub")
+            pdf.linkURL(link, (70, y - 4, 120, y + 12), relative=0)
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def make_docx(paragraphs: list[str], link: str | None = None) -> bytes:
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if link:
+        paragraph = document.add_paragraph("Code: ")
+        rel = document.part.relate_to(link, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+        hyperlink = OxmlElement("w:hyperlink")
+        hyperlink.set(qn("r:id"), rel)
+        run = OxmlElement("w:r")
+        text = OxmlElement("w:t")
+        text.text = "GitHub"
+        run.append(text)
+        hyperlink.append(run)
+        paragraph._p.append(hyperlink)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_pdf_text_and_link_annotation():
+    data = make_pdf(["Ada Lovelace", "Coursework: Algorithms, Machine Learning"],
+                    link="https://github.com/ada", pages=2)
+    doc = read_document(data, "resume.pdf", "application/pdf")
+    assert doc.format == "pdf" and doc.error is None and doc.pages == 2
+    assert "Ada Lovelace" in doc.text and "Machine Learning" in doc.text
+    assert doc.links == ("https://github.com/ada",)
+
+
+def test_pdf_named_doc_is_still_a_pdf():
+    data = make_pdf(["Grace Hopper"])
+    assert sniff(data, "resume.doc", "application/msword") == "pdf"
+    assert "Grace Hopper" in read_document(data, "resume.doc", "application/msword").text
+
+
+def test_docx_text_and_hyperlink():
+    data = make_docx(["Zoë Müller", "Relevant coursework: Neural Computation"],
+                     link="https://github.com/zoe-m")
+    doc = read_document(data, "CV.docx", "application/octet-stream")
+    assert doc.format == "docx" and doc.error is None
+    assert "Zoë Müller" in doc.text and "Neural Computation" in doc.text
+    assert doc.links == ("https://github.com/zoe-m",)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"%PDF-1.4\n garbage that is not a pdf", "cannot read PDF"),
+        (b"%PDF-1.7\n" + b"\x00" * 5000, "cannot read PDF"),
+        (make_pdf([]), "PDF has no text layer"),
+        (b"PK\x03\x04 not really a zip", "unsupported format"),
+        (b"\x89PNG\r\n\x1a\n", "unsupported format"),
+    ],
+)
+def test_unreadable_documents_report_why(data, expected):
+    doc = read_document(data, "resume.pdf", "application/pdf")
+    assert doc.error and expected in doc.error
+    assert doc.text == ""
+
+
+def test_truncated_pdf():
+    data = make_pdf(["Alan Turing"] * 40)
+    doc = read_document(data[: len(data) // 2], "cv.pdf", "application/pdf")
+    assert doc.error or "Alan Turing" in doc.text  # either partial text or a reason
+
+
+def test_plain_and_html_attachments():
+    assert read_document(b"Resume\nSkills: C++", "cv.txt", "text/plain").text.startswith("Resume")
+    html = read_document(b"<p>Skills</p><script>evil()</script>", "cv.html", "text/html")
+    assert html.format == "html" and "Skills" in html.text and "evil" not in html.text
+
+
+def test_isolation_enforces_time_limit():
+    started = time.monotonic()
+    with pytest.raises(ExtractionError, match="gave up after 0.5s"):
+        run_isolated(time.sleep, 30, timeout=0.5)
+    assert time.monotonic() - started < 5
+
+
+def test_isolation_enforces_memory_limit():
+    with pytest.raises(ExtractionError, match="ran out of memory"):
+        run_isolated(bytearray, 2 * 2**30, timeout=10, memory_mb=256)
+
+
+def test_isolation_reports_child_errors():
+    with pytest.raises(ExtractionError, match="ValueError"):
+        run_isolated(int, "not a number", timeout=10)
+    assert run_isolated(int, "42", timeout=10) == 42
