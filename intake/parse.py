@@ -13,6 +13,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 import mailparser
@@ -135,6 +137,14 @@ def _all(msg, *names: str) -> list[str]:
     return values
 
 
+def decode_words(value: str) -> str:
+    """Decode RFC 2047 encoded words ("=?utf-8?q?Jos=C3=A9?="); leave junk as it is."""
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError, HeaderParseError):
+        return value
+
+
 def _first(value: object) -> str:
     """mail-parser returns a list when a header is repeated; the first one counts."""
     if isinstance(value, list | tuple):
@@ -151,7 +161,7 @@ def _sender(msg) -> tuple[str | None, str | None]:
     for header in ("From", "Sender", "Reply-To"):
         name, addr = parseaddr(_header(msg, header))
         if "@" in addr:
-            return (_clean(name) or None), addr.strip().lower()
+            return (_clean(decode_words(name)) or None), addr.strip().lower()
     return None, None
 
 

@@ -29,7 +29,11 @@ def test_defaults(tmp_path):
     cfg = config.load(write(tmp_path, BOX))
     box = cfg.mailbox("careers")
     assert (box.folder, box.effective_port, box.batch_size, box.after_store) == (
-        "INBOX", 993, 50, "leave")
+        "INBOX",
+        993,
+        50,
+        "leave",
+    )
     assert cfg.database_url == f"sqlite:///{(tmp_path / 'data' / 'intake.db').resolve()}"
 
 
@@ -43,10 +47,14 @@ def test_defaults(tmp_path):
         (BOX + 'after_store = "move"\n', "mailboxes.careers: set move_to exactly when"),
         (BOX + 'after_store = "delete"\n', "mailboxes.careers.after_store: Input should be"),
         (BOX + 'password_env = "OTHER"\n', "invalid TOML: Cannot overwrite a value"),
-        ('[mailboxes.careers]\nhost = "h"\npassword_env = "PW"\n',
-         "mailboxes.careers.username: required key is missing"),
-        ('[mailboxes.careers]\nhost = "h"\nusername = "u"\npassword_env = "my pw"\n',
-         "mailboxes.careers.password_env: String should match pattern"),
+        (
+            '[mailboxes.careers]\nhost = "h"\npassword_env = "PW"\n',
+            "mailboxes.careers.username: required key is missing",
+        ),
+        (
+            '[mailboxes.careers]\nhost = "h"\nusername = "u"\npassword_env = "my pw"\n',
+            "mailboxes.careers.password_env: String should match pattern",
+        ),
         ("[mailboxes]\ncareers = 3\n", "mailboxes.careers: must be a table [mailboxes.careers]"),
         ("mailboxes = 3\n", "mailboxes: must be tables like [mailboxes.careers]"),
         (BOX + "[smtp]\nhost = 'h'\n", "smtp.from_address: required key is missing"),

@@ -42,9 +42,14 @@ def test_corpus_through_real_imap(imap_server, imap_folder, tmp_path, monkeypatc
     monkeypatch.setenv("INTAKE_TEST_IMAP_PASSWORD", account.password)
     append_messages(account, imap_folder, [p.read_bytes() for p in FILES])
     box = MailboxConfig(
-        name="corpus", host=account.host, port=account.port, tls="none",
-        username=account.username, password_env="INTAKE_TEST_IMAP_PASSWORD",
-        folder=imap_folder, max_per_poll=1000,
+        name="corpus",
+        host=account.host,
+        port=account.port,
+        tls="none",
+        username=account.username,
+        password_env="INTAKE_TEST_IMAP_PASSWORD",
+        folder=imap_folder,
+        max_per_poll=1000,
     )
     engine = make_engine(f"sqlite:///{tmp_path / 'corpus.db'}")
     with connect(box) as mailbox:

@@ -2,62 +2,22 @@
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
-from reportlab.lib.pagesizes import letter
-from reportlab.pdfgen import canvas
 
 from intake.documents import read_document, sniff
 from intake.errors import ExtractionError
 from intake.isolate import run_isolated
-
-
-def make_pdf(lines: list[str], link: str | None = None, pages: int = 1) -> bytes:
-    out = io.BytesIO()
-    pdf = canvas.Canvas(out, pagesize=letter, invariant=1)
-    for page in range(pages):
-        y = 720
-        for line in lines:
-            pdf.drawString(72, y, f"{line}" if page == 0 else f"{line} (page {page + 1})")
-            y -= 16
-        if link and page == 0:
-            pdf.drawString(72, y, "GitHub")
-            pdf.linkURL(link, (70, y - 4, 120, y + 12), relative=0)
-        pdf.showPage()
-    pdf.save()
-    return out.getvalue()
-
-
-def make_docx(paragraphs: list[str], link: str | None = None) -> bytes:
-    import docx
-    from docx.opc.constants import RELATIONSHIP_TYPE
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    document = docx.Document()
-    for text in paragraphs:
-        document.add_paragraph(text)
-    if link:
-        paragraph = document.add_paragraph("Code: ")
-        rel = document.part.relate_to(link, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
-        hyperlink = OxmlElement("w:hyperlink")
-        hyperlink.set(qn("r:id"), rel)
-        run = OxmlElement("w:r")
-        text = OxmlElement("w:t")
-        text.text = "GitHub"
-        run.append(text)
-        hyperlink.append(run)
-        paragraph._p.append(hyperlink)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+from tests.builders import make_docx, make_pdf
 
 
 def test_pdf_text_and_link_annotation():
-    data = make_pdf(["Ada Lovelace", "Coursework: Algorithms, Machine Learning"],
-                    link="https://github.com/ada", pages=2)
+    data = make_pdf(
+        ["Ada Lovelace", "Coursework: Algorithms, Machine Learning"],
+        link="https://github.com/ada",
+        pages=2,
+    )
     doc = read_document(data, "resume.pdf", "application/pdf")
     assert doc.format == "pdf" and doc.error is None and doc.pages == 2
     assert "Ada Lovelace" in doc.text and "Machine Learning" in doc.text
@@ -71,8 +31,9 @@ def test_pdf_named_doc_is_still_a_pdf():
 
 
 def test_docx_text_and_hyperlink():
-    data = make_docx(["Zoë Müller", "Relevant coursework: Neural Computation"],
-                     link="https://github.com/zoe-m")
+    data = make_docx(
+        ["Zoë Müller", "Relevant coursework: Neural Computation"], link="https://github.com/zoe-m"
+    )
     doc = read_document(data, "CV.docx", "application/octet-stream")
     assert doc.format == "docx" and doc.error is None
     assert "Zoë Müller" in doc.text and "Neural Computation" in doc.text

@@ -38,10 +38,13 @@ def test_normalise(url, expected):
 
 TEXT_CASES = [
     ("My code: (https://github.com/carol).", ["https://github.com/carol"]),
-    ("See github.com/carol, and github.com/dan!", ["https://github.com/carol", "https://github.com/dan"]),
+    (
+        "See github.com/carol, and github.com/dan!",
+        ["https://github.com/carol", "https://github.com/dan"],
+    ),
     ("repo at <https://github.com/carol/htm>", ["https://github.com/carol/htm"]),
     ("[GitHub](https://github.com/carol)", ["https://github.com/carol"]),
-    ("\"https://github.com/carol/x\";", ["https://github.com/carol/x"]),
+    ('"https://github.com/carol/x";', ["https://github.com/carol/x"]),
     ("GitHub: https://github.com/carol/x...", ["https://github.com/carol/x"]),
     ("email me at carol@github.com", []),
     ("I love github.com", []),
@@ -62,9 +65,16 @@ def test_text_then_urls_deduplicated_in_order():
         texts=["profile: github.com/alice", "project https://github.com/alice/htm"],
         urls=["https://github.com/ALICE/", "https://github.com/bob", "https://gist.github.com/x/1"],
     )
-    assert links == ["https://github.com/alice", "https://github.com/alice/htm", "https://github.com/bob"]
+    assert links == [
+        "https://github.com/alice",
+        "https://github.com/alice/htm",
+        "https://github.com/bob",
+    ]
 
 
 def test_find_in_text_keeps_order_and_duplicates():
     assert find_in_text("github.com/b github.com/a github.com/b") == [
-        "https://github.com/b", "https://github.com/a", "https://github.com/b"]
+        "https://github.com/b",
+        "https://github.com/a",
+        "https://github.com/b",
+    ]

@@ -23,7 +23,8 @@ SAMPLES = Path(__file__).parent.parent / "data" / "sample"
 UNPARSEABLE = (
     b"From: Mallory <mallory@example.org>\r\nSubject: nested\r\nMessage-ID: <deep@example.org>\r\n"
     b"Content-Type: multipart/mixed; boundary=a\r\n\r\n"
-    + b"--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n" * 2000
+    + b"--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n"
+    * 2000
 )
 
 
@@ -43,8 +44,13 @@ def box(imap_server, imap_folder, monkeypatch) -> MailboxConfig:
     account = imap_server.account
     monkeypatch.setenv(PASSWORD_ENV, account.password)
     return MailboxConfig(
-        name="careers", host=account.host, port=account.port, tls="none",
-        username=account.username, password_env=PASSWORD_ENV, folder=imap_folder,
+        name="careers",
+        host=account.host,
+        port=account.port,
+        tls="none",
+        username=account.username,
+        password_env=PASSWORD_ENV,
+        folder=imap_folder,
         batch_size=3,
     )
 

@@ -1,0 +1,75 @@
+"""Builders for real test inputs: PDFs (reportlab), DOCX (python-docx), MIME messages."""
+
+from __future__ import annotations
+
+import io
+from email.message import EmailMessage
+
+from reportlab.lib.pagesizes import letter
+from reportlab.pdfgen import canvas
+
+
+def make_pdf(lines: list[str], link: str | None = None, pages: int = 1) -> bytes:
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=letter, invariant=1)
+    for page in range(pages):
+        y = 720
+        for line in lines:
+            pdf.drawString(72, y, f"{line}" if page == 0 else f"{line} (page {page + 1})")
+            y -= 16
+        if link and page == 0:
+            pdf.drawString(72, y, "GitHub")
+            pdf.linkURL(link, (70, y - 4, 120, y + 12), relative=0)
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def make_docx(paragraphs: list[str], link: str | None = None) -> bytes:
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if link:
+        paragraph = document.add_paragraph("Code: ")
+        rel = document.part.relate_to(link, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+        hyperlink = OxmlElement("w:hyperlink")
+        hyperlink.set(qn("r:id"), rel)
+        run = OxmlElement("w:r")
+        text = OxmlElement("w:t")
+        text.text = "GitHub"
+        run.append(text)
+        hyperlink.append(run)
+        paragraph._p.append(hyperlink)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def make_mail(
+    body: str = "Dear Numenta,\n\nPlease find my resume attached.\n",
+    *,
+    sender: str = "Ada Lovelace <ada@example.org>",
+    subject: str = "Application: Research Internship",
+    message_id: str = "<ada-1@example.org>",
+    attachments: list[tuple[str, str, bytes]] = (),
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A complete RFC 5322 message with optional (filename, mime type, bytes) attachments."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "interns@numenta.com"
+    msg["Subject"] = subject
+    msg["Date"] = "Tue, 23 Jan 2018 09:30:00 -0800"
+    msg["Message-ID"] = message_id
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    for filename, mime, data in attachments:
+        maintype, subtype = mime.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return msg.as_bytes()
