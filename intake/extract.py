@@ -17,6 +17,9 @@ from intake.parse import Attachment, ParsedMessage
 _RESUME_NAME = re.compile(r"(resume|résumé|cv|curriculum|vitae|lebenslauf)", re.IGNORECASE)
 _COVER_NAME = re.compile(r"(cover|letter|motivation|anschreiben)", re.IGNORECASE)
 MAX_ATTACHMENT = 25 * 2**20
+# Each document may take up to `timeout` seconds: cap how many one message can cost.
+MAX_DOCUMENTS = 10
+_SKIPPED = DocumentText("other", error=f"not read: only the first {MAX_DOCUMENTS} attachments are")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,9 @@ class Extraction:
 
 def extract(msg: ParsedMessage, *, timeout: float = 20.0) -> Extraction:
     """Run every extractor over one message."""
-    contents = [_read(a, timeout) for a in msg.attachments]
+    contents = [
+        _read(a, timeout) if i < MAX_DOCUMENTS else _SKIPPED for i, a in enumerate(msg.attachments)
+    ]
     roles = assign_roles(msg.attachments, contents)
     documents = tuple(
         ExtractedDocument(a.filename, a.content_type, len(a.data), a.sha256, role, content)

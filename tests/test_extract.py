@@ -97,3 +97,13 @@ def test_bounce_and_auto_reply_kinds():
         "other",
         "follow_up",
     ]
+
+
+def test_attachment_count_is_capped():
+    from intake.extract import MAX_DOCUMENTS
+
+    many = [(f"cv{n}.pdf", "application/pdf", PDF) for n in range(MAX_DOCUMENTS + 2)]
+    result = run(make_mail(attachments=many))
+    errors = [a["error"] for a in result["attachments"]]
+    assert errors[:MAX_DOCUMENTS] == [None] * MAX_DOCUMENTS
+    assert all("only the first" in e for e in errors[MAX_DOCUMENTS:])
