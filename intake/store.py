@@ -120,7 +120,7 @@ def record(
             raw_message_id=raw.id,
             mailbox=raw.mailbox,
             subject=msg.subject,
-            received_at=msg.date.replace(tzinfo=None) if msg.date else None,
+            received_at=msg.date,
             cover_letter=extraction.cover_letter,
             github=list(extraction.github),
         )

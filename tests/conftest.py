@@ -1,0 +1,62 @@
+"""Session-scoped real servers on loopback: Dovecot and pymap for IMAP, aiosmtpd for SMTP.
+
+With pytest-xdist each worker starts its own servers; each test gets a fresh folder.
+When `CI` is set the Dovecot lane must run: a missing Dovecot is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from intake.sandbox import ImapAccount, PymapServer, SmtpSink, logged_in
+from tests.servers import DovecotServer, dovecot_binary
+
+
+@dataclass(frozen=True)
+class ImapServer:
+    kind: str
+    account: ImapAccount
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+@pytest.fixture(scope="session", params=["dovecot", "pymap"])
+def imap_server(request) -> Iterator[ImapServer]:
+    if request.param == "dovecot":
+        if dovecot_binary() is None:
+            if in_ci():
+                pytest.fail("CI=true but dovecot is not installed: the Dovecot lane must run")
+            pytest.skip("dovecot not installed (make test installs it)")
+        with DovecotServer() as server:
+            yield ImapServer("dovecot", server.account("test"))
+    else:
+        with PymapServer() as server:
+            yield ImapServer("pymap", server.account)
+
+
+@pytest.fixture
+def imap_folder(imap_server) -> str:
+    """A new, empty folder for one test, so tests share a server without interfering."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    with logged_in(imap_server.account) as client:
+        client.create_folder(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def smtp(smtp_sink) -> SmtpSink:
+    smtp_sink.clear()
+    return smtp_sink

@@ -1,0 +1,154 @@
+"""A throwaway Dovecot (Debian's dovecot-imapd) for the CI lane; see ../shared/DOVECOT.md.
+
+Runs in the foreground from a temp dir with a passwd-file userdb and maildir storage,
+on a free loopback port, as root (CI) or as an ordinary user.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from intake.errors import IntakeError
+from intake.sandbox import ImapAccount, free_port, stop_process, wait_for_greeting
+
+USERS = ("careers", "interns", "test")
+PASSWORD = "secret"
+
+CONFIG = """\
+protocols = imap
+listen = 127.0.0.1
+base_dir = {dir}/run
+state_dir = {dir}/state
+instance_name = intake-test-{port}
+log_path = {dir}/dovecot.log
+info_log_path = {dir}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+default_internal_group = {internal_group}
+first_valid_uid = {first_uid}
+first_valid_gid = {first_gid}
+mail_location = maildir:{dir}/mail/%u
+mail_uid = {mail_user}
+mail_gid = {mail_group}
+mail_privileged_group =
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {dir}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {dir}/users
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service auth-worker {{
+  user = $default_internal_user
+}}
+protocol imap {{
+  mail_max_userip_connections = 100
+}}
+"""
+
+
+def dovecot_binary() -> str | None:
+    return shutil.which("dovecot") or next(
+        (p for p in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if Path(p).exists()), None
+    )
+
+
+def _identity() -> dict[str, object]:
+    """Users Dovecot runs as: Debian's system users as root, ourselves otherwise."""
+    if os.geteuid() == 0:
+        mail = pwd.getpwnam("nobody")
+        return {
+            "login_user": "dovenull",
+            "internal_user": "dovecot",
+            "internal_group": "dovecot",
+            "mail_user": "nobody",
+            "mail_group": grp.getgrgid(mail.pw_gid).gr_name,
+            "first_uid": min(mail.pw_uid, pwd.getpwnam("dovecot").pw_uid),
+            "first_gid": min(mail.pw_gid, grp.getgrnam("dovecot").gr_gid),
+            "owner": (mail.pw_uid, mail.pw_gid),
+        }
+    me = pwd.getpwuid(os.getuid())
+    group = grp.getgrgid(os.getgid()).gr_name
+    return {
+        "login_user": me.pw_name,
+        "internal_user": me.pw_name,
+        "internal_group": group,
+        "mail_user": me.pw_name,
+        "mail_group": group,
+        "first_uid": me.pw_uid,
+        "first_gid": os.getgid(),
+        "owner": None,
+    }
+
+
+class DovecotServer:
+    """Dovecot in the foreground; `account(user)` gives credentials for one of USERS."""
+
+    def __init__(self) -> None:
+        binary = dovecot_binary()
+        if binary is None:
+            raise IntakeError("dovecot is not installed (apt-get install dovecot-imapd)")
+        self.binary = binary
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="intake-dovecot-"))
+        self._proc: subprocess.Popen | None = None
+
+    def account(self, user: str = "test") -> ImapAccount:
+        return ImapAccount("127.0.0.1", self.port, user, PASSWORD)
+
+    def _write_config(self) -> Path:
+        ident = _identity()
+        owner = ident.pop("owner")
+        self.dir.chmod(0o755)  # mkdtemp's 0700 hides the users file from Dovecot's auth user
+        for sub in ("run", "state", "mail"):
+            (self.dir / sub).mkdir()
+        if owner:
+            os.chown(self.dir / "mail", *owner)
+        (self.dir / "users").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}::::::\n" for u in USERS))
+        config = self.dir / "dovecot.conf"
+        config.write_text(CONFIG.format(dir=self.dir, port=self.port, **ident))
+        return config
+
+    def __enter__(self) -> DovecotServer:
+        config = self._write_config()
+        self._proc = subprocess.Popen(
+            [self.binary, "-F", "-c", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_greeting("127.0.0.1", self.port)
+        except IntakeError as exc:
+            log = self.dir / "dovecot.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
+            self.__exit__()
+            raise IntakeError(f"dovecot did not start: {exc}\n{tail}") from None
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._proc:
+            stop_process(self._proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
