@@ -37,10 +37,17 @@ def test_extract_never_raises_unexpectedly(path):
 
 
 def test_corpus_through_real_imap(imap_server, imap_folder, tmp_path, monkeypatch):
-    """APPEND every corpus file, poll once: each is stored (processed or quarantined)."""
+    """APPEND every corpus file, poll once: each is stored (processed or quarantined).
+
+    IMAP servers refuse to APPEND an empty message, so an empty file can never reach a
+    mailbox; it is still covered by the parametrised test above.
+    """
     account = imap_server.account
     monkeypatch.setenv("INTAKE_TEST_IMAP_PASSWORD", account.password)
-    append_messages(account, imap_folder, [p.read_bytes() for p in FILES])
+    raws = [p.read_bytes() for p in FILES]
+    raws = [raw for raw in raws if raw]
+    assert len(raws) >= len(FILES) - 1
+    append_messages(account, imap_folder, raws)
     box = MailboxConfig(
         name="corpus",
         host=account.host,
@@ -54,8 +61,8 @@ def test_corpus_through_real_imap(imap_server, imap_folder, tmp_path, monkeypatc
     engine = make_engine(f"sqlite:///{tmp_path / 'corpus.db'}")
     with connect(box) as mailbox:
         stats = poll_mailbox(box, mailbox, engine)
-    assert stats.fetched == len(FILES)
-    assert stats.stored + stats.duplicates == len(FILES)
+    assert stats.fetched == len(raws)
+    assert stats.stored + stats.duplicates == len(raws)
     with open_session(engine) as session:
         rows = session.exec(select(RawMessage)).all()
     assert len(rows) == stats.stored
