@@ -28,7 +28,7 @@ state_dir = {dir}/state
 instance_name = intake-test-{port}
 log_path = {dir}/dovecot.log
 info_log_path = {dir}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
@@ -58,7 +58,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service auth-worker {{
@@ -107,12 +108,13 @@ def _identity() -> dict[str, object]:
 class DovecotServer:
     """Dovecot in the foreground; `account(user)` gives credentials for one of USERS."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
         binary = dovecot_binary()
         if binary is None:
             raise IntakeError("dovecot is not installed (apt-get install dovecot-imapd)")
         self.binary = binary
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.dir = Path(tempfile.mkdtemp(prefix="intake-dovecot-"))
         self._proc: subprocess.Popen | None = None
 
@@ -129,8 +131,36 @@ class DovecotServer:
             os.chown(self.dir / "mail", *owner)
         (self.dir / "users").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}::::::\n" for u in USERS))
         config = self.dir / "dovecot.conf"
-        config.write_text(CONFIG.format(dir=self.dir, port=self.port, **ident))
+        ssl = self._self_signed_certificate() if self.tls_port else "ssl = no"
+        config.write_text(
+            CONFIG.format(dir=self.dir, port=self.port, tls_port=self.tls_port, ssl=ssl, **ident)
+        )
         return config
+
+    def _self_signed_certificate(self) -> str:
+        """A throwaway key and certificate for localhost: STARTTLS and IMAPS both use it."""
+        key, cert = self.dir / "key.pem", self.dir / "cert.pem"
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
 
     def __enter__(self) -> DovecotServer:
         config = self._write_config()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from intake.sandbox import append_messages
 from sqlmodel import select
 
 from intake.classify import APPLICATION, AUTO_REPLY, BOUNCE, FOLLOW_UP, OTHER
@@ -17,6 +16,7 @@ from intake.mailbox import connect
 from intake.models import RawMessage
 from intake.parse import parse_message
 from intake.pipeline import poll_mailbox
+from intake.sandbox import append_messages
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "mail-corpus"
 FILES = sorted(
