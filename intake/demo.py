@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from intake import config, store
 from intake.db import make_engine
@@ -75,10 +74,25 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> None:
 
 
 def print_applications(cfg: config.Config, console: Console) -> None:
-    table = Table(title="stored messages")
-    for column in ("mailbox", "kind", "status", "from", "subject", "resume", "github", "flags"):
-        table.add_column(column, overflow="fold")
+    """One short block per stored message: who, what kind, what was extracted."""
     with open_session(make_engine(cfg.database_url)) as session:
-        for row in store.summary(session):
-            table.add_row(*row)
-    console.print(table)
+        rows = store.summary(session)
+    console.print(f"\n[bold]{len(rows)} messages stored[/bold]")
+    for row in rows:
+        label = f"application #{row['application_id']}" if row["application_id"] else row["kind"]
+        console.print(
+            f"\n[bold]{row['mailbox']}[/bold] uid {row['uid']}  {label or row['status']}  "
+            f"{row['sender'] or '?'}",
+            highlight=False,
+        )
+        console.print(f"  subject: {row['subject'] or '-'}", highlight=False)
+        for filename, role, chars, error in row["documents"]:
+            console.print(
+                f"  {role}: {filename} ({error or f'{chars} characters of text'})", highlight=False
+            )
+        if row["github"]:
+            console.print(f"  github: {' '.join(row['github'])}", highlight=False)
+        if row["flags"]:
+            console.print(f"  flags: {' '.join(row['flags'])}", highlight=False)
+        if row["error"]:
+            console.print(f"  quarantined: {row['error']}", highlight=False)

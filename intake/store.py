@@ -151,8 +151,8 @@ def record(
     return application
 
 
-def summary(session: Session) -> list[tuple[str, ...]]:
-    """One row of display strings per stored message, oldest first (demo and CLI)."""
+def summary(session: Session) -> list[dict]:
+    """What was stored, one dict per message, oldest first (for the demo and the CLI)."""
     rows = []
     for raw in session.exec(select(models.RawMessage).order_by(models.RawMessage.id)):
         app = session.exec(
@@ -162,17 +162,19 @@ def summary(session: Session) -> list[tuple[str, ...]]:
             select(models.Document).where(models.Document.raw_message_id == raw.id)
         ).all()
         flags = session.exec(select(models.Flag).where(models.Flag.raw_message_id == raw.id)).all()
-        resume = next((d.filename or "(unnamed)" for d in docs if d.role == "resume"), "-")
         rows.append(
-            (
-                raw.mailbox,
-                raw.kind or "-",
-                raw.status if not raw.error else f"{raw.status}: {raw.error[:60]}",
-                raw.sender or "-",
-                raw.subject or "-",
-                resume,
-                " ".join(app.github) if app and app.github else "-",
-                " ".join(sorted({f.code for f in flags})) or "-",
-            )
+            {
+                "mailbox": raw.mailbox,
+                "uid": raw.uid,
+                "kind": raw.kind,
+                "status": raw.status,
+                "error": raw.error,
+                "sender": raw.sender,
+                "subject": raw.subject,
+                "application_id": app.id if app else None,
+                "documents": [(d.filename, d.role, len(d.text or ""), d.error) for d in docs],
+                "github": app.github if app else [],
+                "flags": sorted({f.code for f in flags}),
+            }
         )
     return rows

@@ -25,6 +25,7 @@ from reportlab.pdfgen import canvas
 
 OUT = Path(__file__).resolve().parent.parent / "data" / "sample"
 PACIFIC = timezone(timedelta(hours=-8))
+THUNDERBIRD = "Mozilla/5.0 (X11; Linux x86_64; rv:52.0) Gecko/20100101 Thunderbird/52.5.0"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -147,13 +148,14 @@ def client_headers(sample: Sample) -> dict[str, str]:
         },
         "apple": {"X-Mailer": "Apple Mail (2.3273)"},
         "thunderbird": {
-            "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:52.0) Gecko/20100101 Thunderbird/52.5.0"
+            "User-Agent": THUNDERBIRD
         },
     }.get(sample.client, {})
 
 
 def message_id(sample: Sample) -> str:
-    return f"<{sample.file.removesuffix('.eml')}.{int(sample.sent.timestamp())}@{sample.email.split('@')[1]}>"
+    stem = Path(sample.file).stem
+    return f"<{stem}.{int(sample.sent.timestamp())}@{sample.email.split('@')[1]}>"
 
 
 def build(sample: Sample, by_file: dict[str, Sample]) -> bytes:
@@ -543,7 +545,7 @@ Wei Zhang""",
                 (
                     "Education",
                     [
-                        "M.S. Computer Science, University of California, San Diego (expected 2018)",
+                        "M.S. Computer Science, University of California, San Diego (2018)",
                         "Coursework: Machine Learning, Algorithms, Statistical NLP, Databases",
                     ],
                 ),
@@ -646,7 +648,7 @@ Li Ming""",
                     "Education",
                     [
                         "Ph.D. student, Neuroscience, Stanford University",
-                        "Coursework: Computational Neuroscience, Machine Learning, Dynamical Systems",
+                        "Coursework: Computational Neuroscience, Machine Learning, Dynamics",
                     ],
                 ),
                 (
