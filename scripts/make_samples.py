@@ -147,9 +147,7 @@ def client_headers(sample: Sample) -> dict[str, str]:
             "Thread-Index": "AdN0c2FtcGxlLWludGFrZQ==",
         },
         "apple": {"X-Mailer": "Apple Mail (2.3273)"},
-        "thunderbird": {
-            "User-Agent": THUNDERBIRD
-        },
+        "thunderbird": {"User-Agent": THUNDERBIRD},
     }.get(sample.client, {})
 
 

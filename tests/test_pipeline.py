@@ -6,7 +6,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from intake.sandbox import append_messages, recreate_folder
 from sqlmodel import func, select
 
 from intake import store
@@ -16,6 +15,7 @@ from intake.db import session as open_session
 from intake.mailbox import connect
 from intake.models import Application, Checkpoint, RawMessage
 from intake.pipeline import poll_mailbox
+from intake.sandbox import append_messages, recreate_folder
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"
