@@ -69,3 +69,15 @@ def test_poll_unreachable_server_reports_and_exits_1(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "intake: error: mailbox careers (127.0.0.1:" in result.output
     assert "cannot connect" in result.output
+
+
+def test_parse_sample_with_pdf_resume_linked_github():
+    """The acceptance case: a sample whose GitHub link exists only as a PDF annotation."""
+    from pathlib import Path
+
+    sample = Path(__file__).parent.parent / "data/sample/careers/01-priya-raman.eml"
+    data = json.loads(invoke("parse", str(sample), "--json").output)
+    assert data["resume"]["filename"] == "Priya_Raman_Resume.pdf"
+    assert "University of Illinois at Urbana-Champaign" in data["resume"]["text"]
+    assert data["github"] == ["https://github.com/praman-ml"]
+    assert "praman-ml" not in data["cover_letter"]
