@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from intake.text import CLAUSE_BREAK, sentences
+
 MONTHS = {
     name: i
     for i, names in enumerate(
@@ -100,8 +102,6 @@ START_RE = re.compile(
 DURATION_RE = re.compile(
     rf"\b(?P<n1>{_COUNT})(?:\s*(?:-|–|to|or)\s*(?P<n2>{_COUNT}))?[\s-]*months?\b", re.IGNORECASE
 )
-_CLAUSE = re.compile(r"[,;:()]|\s(?:and|but|while|whereas|so)\s", re.IGNORECASE)
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 _PAST = re.compile(
     r"\b(worked|interned|completed|spent|did\s+an?|was\s+an?\s+intern|ago|previously|"
     r"graduated|last|past|previous)\b",
@@ -122,7 +122,7 @@ class Period:
 @dataclass(frozen=True)
 class _Candidate:
     period: Period
-    position: int
+    position: tuple[int, int]
     explicit_year: bool
 
 
@@ -223,15 +223,14 @@ def _start(m: re.Match, sent: date | None, sentence: str) -> Period | None:
 
 def _in_past_clause(sentence: str, start: int, end: int) -> bool:
     """Whether the clause around a match talks about the past ("Last summer I interned")."""
-    left = max((m.end() for m in _CLAUSE.finditer(sentence, 0, start)), default=0)
-    right = next((m.start() for m in _CLAUSE.finditer(sentence, end)), len(sentence))
+    left = max((m.end() for m in CLAUSE_BREAK.finditer(sentence, 0, start)), default=0)
+    right = next((m.start() for m in CLAUSE_BREAK.finditer(sentence, end)), len(sentence))
     return bool(_PAST.search(sentence[left:right]))
 
 
 def _candidates(text: str, sent: date | None) -> list[_Candidate]:
     found = []
-    for sentence in _SENTENCE.finditer(text):
-        body = sentence.group(0)
+    for index, body in enumerate(sentences(text)):
         spans: list[tuple[int, int]] = []
         for regex, handler in _HANDLERS:
             for m in regex.finditer(body):
@@ -242,7 +241,7 @@ def _candidates(text: str, sent: date | None) -> list[_Candidate]:
                 if period is None or _in_past_clause(body, *m.span()):
                     continue
                 explicit = bool(re.search(_YEAR, period.text))
-                found.append(_Candidate(period, sentence.start() + m.start(), explicit))
+                found.append(_Candidate(period, (index, m.start()), explicit))
     return found
 
 

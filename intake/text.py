@@ -1,0 +1,56 @@
+"""Sentences and clauses of mail text, for extractors that judge statements in context.
+
+Mail wraps lines at ~72 characters, so a sentence may span lines; a blank line or a
+bulleted line starts a new one. "U.S.", "Ph.D." and "e.g." do not end a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_BULLET = re.compile(r"^\s*(?:[-*•·▪◦]|\d{1,2}[.)])\s+")
+_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)")
+_ABBREVIATION = re.compile(
+    r"(?:\b[A-Za-z]\.(?:[A-Za-z]\.)*|\b(?:Dr|Mr|Mrs|Ms|Prof|Sr|Jr|St|vs|etc|approx|incl|Inc"
+    r"|Ltd|Univ|Dept|No|Jan|Feb|Mar|Apr|Aug|Sep|Sept|Oct|Nov|Dec)\.|\b(?:e\.g|i\.e)\.?)$"
+)
+CLAUSE_BREAK = re.compile(
+    r"[;:()]|,\s+(?:but|and|while|whereas|although|though)\b|\s(?:but|while|whereas)\s"
+    r"|,\s|\sand\s(?=(?:I|i|am|have|now|currently|want|would|wish|hope|plan|will|can|my|looking|"
+    r"interested)\b)"
+)
+
+
+def _units(text: str) -> Iterator[str]:
+    """Paragraphs with wrapped lines joined; bulleted or list-like lines stand alone."""
+    current: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or _BULLET.match(line):
+            if current:
+                yield " ".join(current)
+            current = [stripped] if stripped else []
+            continue
+        current.append(stripped)
+    if current:
+        yield " ".join(current)
+
+
+def sentences(text: str) -> Iterator[str]:
+    """Sentences of `text`, whitespace collapsed."""
+    for unit in _units(text):
+        start = 0
+        for match in _END.finditer(unit):
+            if _ABBREVIATION.search(unit[: match.end()]) and match.end() < len(unit):
+                continue
+            if sentence := unit[start : match.end()].strip():
+                yield sentence
+            start = match.end()
+        if rest := unit[start:].strip():
+            yield rest
+
+
+def clauses(sentence: str) -> list[str]:
+    """Parts of a sentence that can carry their own negation or tense."""
+    return [part for part in CLAUSE_BREAK.split(sentence) if part and part.strip()]
