@@ -30,6 +30,26 @@ _AUTO_SUBJECT = re.compile(
     r"|abwesenheitsnotiz|r[ée]ponse automatique|respuesta autom[aá]tica|away from)",
     re.IGNORECASE,
 )
+_FOLLOW_UP_TEXT = re.compile(
+    r"\b(follow(?:ing)?[- ]up on my (?:application|email|message)|status of my application"
+    r"|(?:any|an) (?:update|news)s? (?:on|about|regarding) my application|forgot to attach"
+    r"|I (?:have )?(?:already )?(?:applied|sent (?:you )?my application) (?:on|last|earlier|a few|two|three)"
+    r"|as requested,? (?:here|please find|attached)|re-?sending my)\b",
+    re.IGNORECASE,
+)
+_AGENCY = re.compile(
+    r"\b(recruit(?:ing|ment) (?:agency|firm|partner)|staffing (?:agency|firm|company|partner)"
+    r"|talent (?:agency|partner|acquisition firm)|our candidates|placement fee|headhunt\w*"
+    r"|we (?:have|represent) (?:several |a number of |many |top |pre-vetted )?(?:candidates|engineers|developers))\b",
+    re.IGNORECASE,
+)
+_APPLYING = re.compile(
+    r"\b(I(?:'m| am) applying|I(?:'d| would| wish to| want to) apply|I(?:'d| would) like to (?:apply|join)"
+    r"|(?:please )?(?:find|see) (?:attached|enclosed|my (?:resume|cv))|(?:my )?(?:resume|cv|résumé) is attached"
+    r"|attached (?:is|are) my|I(?:'m| am) (?:writing|excited|interested) (?:to apply|in applying)"
+    r"|application for|apply(?:ing)? for the)\b",
+    re.IGNORECASE,
+)
 _REPLY_SUBJECT = re.compile(r"^\s*(re|aw|sv|antw|r)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 
 
@@ -74,14 +94,39 @@ def is_reply(msg: ParsedMessage) -> bool:
     return bool(msg.in_reply_to or msg.references or _REPLY_SUBJECT.search(msg.subject))
 
 
-def classify(msg: ParsedMessage) -> str:
-    """The message kind; the order matters (a bounce often also looks automatic)."""
+def is_follow_up_text(text: str) -> bool:
+    """Continues an earlier application without being a reply ("any update on my application?")."""
+    return bool(_FOLLOW_UP_TEXT.search(text))
+
+
+def is_agency_pitch(text: str) -> bool:
+    return bool(_AGENCY.search(text))
+
+
+def is_question(msg: ParsedMessage, text: str) -> bool:
+    """A short question with nothing attached and no application in it ("Is it paid?")."""
+    return (
+        not msg.attachments
+        and "?" in text
+        and len(text.split()) < 150
+        and not _APPLYING.search(text)
+        and "github.com/" not in text.lower()
+    )
+
+
+def classify(msg: ParsedMessage, text: str) -> str:
+    """The message kind, from headers first and the new text (`text`) second.
+
+    The order matters: a bounce often also looks automatic, and a list post may be a reply.
+    """
     if is_bounce(msg):
         return BOUNCE
     if is_auto_reply(msg):
         return AUTO_REPLY
-    if is_bulk(msg):
+    if is_bulk(msg) or is_agency_pitch(text):
         return OTHER
-    if is_reply(msg):
+    if is_reply(msg) or is_follow_up_text(text):
         return FOLLOW_UP
+    if is_question(msg, text):
+        return OTHER
     return APPLICATION

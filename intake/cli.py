@@ -91,7 +91,8 @@ def print_stats(stats: list) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON contract.")
-def parse(file: Path, as_json: bool) -> None:
+@click.option("--mailbox", help="The mailbox the message arrived in (careers, interns...).")
+def parse(file: Path, as_json: bool, mailbox: str | None) -> None:
     """Show what the pipeline extracts from one message, without touching the database."""
     from intake.extract import extract
     from intake.parse import parse_message
@@ -100,7 +101,7 @@ def parse(file: Path, as_json: bool) -> None:
         raw = file.read_bytes()
     except OSError as exc:
         raise IntakeError(f"{file}: {exc.strerror or exc}") from None
-    result = extract(parse_message(raw)).to_json()
+    result = extract(parse_message(raw)).to_json(mailbox=mailbox)
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
@@ -113,6 +114,14 @@ def print_summary(result: dict) -> None:
     click.echo(f"from:     {sender['name'] or ''} <{sender['email'] or '?'}>")
     click.echo(f"subject:  {result['subject']}")
     click.echo(f"github:   {', '.join(result['github']) or '-'}")
+    period = result["internship_period"]
+    span = f"{period['start']}..{period['end'] or '?'} ({period['text']})" if period else "-"
+    click.echo(f"period:   {span}")
+    click.echo(f"area:     {result['internship_area'] or '-'}")
+    eligibility = result["eligibility"]
+    click.echo(f"eligible: {eligibility['status']} {' '.join(eligibility['basis'])}")
+    for item in eligibility["evidence"]:
+        click.echo(f'          {item["code"]}: "{item["text"]}"')
     resume = result["resume"]
     click.echo(f"resume:   {resume['filename'] if resume else '-'}")
     for flag in result["flags"]:

@@ -1,4 +1,4 @@
-"""From a parsed message to what a recruiter asks for: documents, resume, GitHub links.
+"""From a parsed message to what a recruiter asks for, each value with where it came from.
 
 Pure apart from running document parsers in an isolated child process; no database,
 no network, no clock. `Extraction.to_json()` is the `intake parse --json` contract.
@@ -9,13 +9,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from intake.area import find_area
 from intake.classify import classify
 from intake.documents import DocumentText, read_document
+from intake.eligibility import CODES, Eligibility, assess
 from intake.links import github_links
-from intake.parse import Attachment, ParsedMessage
+from intake.parse import Attachment, ParsedMessage, html_links
+from intake.period import Period, find_period
+from intake.quoting import is_forward, new_text
 
-_RESUME_NAME = re.compile(r"(resume|résumé|cv|curriculum|vitae|lebenslauf)", re.IGNORECASE)
+_RESUME_NAME = re.compile(r"(resume|résumé|\bcv\b|cv[_\-. ]|curriculum|vitae|lebenslauf)", re.I)
 _COVER_NAME = re.compile(r"(cover|letter|motivation|anschreiben)", re.IGNORECASE)
+_SECTION = re.compile(
+    r"^\s*(education|(?:work |professional |research )?experience|(?:technical )?skills|projects"
+    r"|publications|(?:relevant )?coursework|awards|honors)\s*:?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Everything from the first of these on is an earlier message quoted in an HTML reply.
+_HTML_QUOTE = re.compile(
+    r"<blockquote|<div[^>]+(?:gmail_quote|divRplyFwdMsg|appendonsend|moz-cite-prefix)",
+    re.IGNORECASE,
+)
 MAX_ATTACHMENT = 25 * 2**20
 # Each document may take up to `timeout` seconds: cap how many one message can cost.
 MAX_DOCUMENTS = 10
@@ -45,29 +59,45 @@ class Extraction:
     documents: tuple[ExtractedDocument, ...]
     github: tuple[str, ...]
     cover_letter: str | None
+    pasted_resume: str | None
+    period: Period | None
+    area: str | None
+    eligibility: Eligibility
     flags: tuple[Flag, ...]
 
     @property
     def resume(self) -> ExtractedDocument | None:
         return next((d for d in self.documents if d.role == "resume"), None)
 
-    def to_json(self) -> dict:
+    def resume_json(self) -> dict | None:
+        if resume := self.resume:
+            return {
+                "filename": resume.filename,
+                "content_type": resume.content_type,
+                "text": resume.content.text,
+            }
+        if self.pasted_resume:
+            return {"filename": None, "content_type": "text/plain", "text": self.pasted_resume}
+        return None
+
+    def to_json(self, mailbox: str | None = None, posting: str | None = None) -> dict:
         msg = self.message
-        resume = self.resume
         return {
             "kind": self.kind,
+            "mailbox": mailbox,
+            "posting": posting,
             "message_id": msg.message_id,
             "sender": {"name": msg.sender_name, "email": msg.sender_email},
             "subject": msg.subject,
             "date": msg.date.isoformat() if msg.date else None,
             "in_reply_to": msg.in_reply_to,
+            "references": list(msg.references),
             "github": list(self.github),
-            "resume": resume
-            and {
-                "filename": resume.filename,
-                "content_type": resume.content_type,
-                "text": resume.content.text,
-            },
+            "internship_period": self.period.to_json() if self.period else None,
+            "internship_area": self.area,
+            "eligibility": self.eligibility.to_json(),
+            "needs_sponsorship": self.eligibility.needs_sponsorship,
+            "resume": self.resume_json(),
             "cover_letter": self.cover_letter,
             "attachments": [
                 {
@@ -84,31 +114,69 @@ class Extraction:
         }
 
 
-def extract(msg: ParsedMessage, *, timeout: float = 20.0) -> Extraction:
+def extract(
+    msg: ParsedMessage, *, timeout: float = 20.0, accepted: tuple[str, ...] = CODES
+) -> Extraction:
     """Run every extractor over one message."""
-    contents = [
-        _read(a, timeout) if i < MAX_DOCUMENTS else _SKIPPED for i, a in enumerate(msg.attachments)
-    ]
-    roles = assign_roles(msg.attachments, contents)
-    documents = tuple(
-        ExtractedDocument(a.filename, a.content_type, len(a.data), a.sha256, role, content)
-        for a, content, role in zip(msg.attachments, contents, roles, strict=True)
-    )
-    links = github_links(
-        texts=[msg.text, *(d.content.text for d in documents if d.role != "other")],
-        urls=[*msg.html_links, *(u for d in documents for u in d.content.links)],
-    )
-    cover = msg.text.strip() or next(
+    documents = read_documents(msg.attachments, timeout)
+    body = new_text(msg.text, msg.subject)
+    letter, pasted = split_pasted_resume(body)
+    cover = letter or next(
         (d.content.text.strip() for d in documents if d.role == "cover_letter"), ""
     )
+    resume = next((d for d in documents if d.role == "resume"), None)
+    resume_text = resume.content.text if resume else (pasted or "")
+    area = find_area(msg.subject, cover)
     return Extraction(
         message=msg,
-        kind=classify(msg),
+        kind=classify(msg, body),
         documents=documents,
-        github=tuple(links),
+        github=tuple(
+            github_links(
+                texts=[body, *(d.content.text for d in documents if d.role != "other")],
+                urls=[*_new_html_links(msg), *(u for d in documents for u in d.content.links)],
+            )
+        ),
         cover_letter=cover or None,
+        pasted_resume=pasted if resume is None else None,
+        period=find_period(cover, msg.date) or find_period(msg.subject, msg.date),
+        area=area[0] if area else None,
+        eligibility=assess(cover, resume_text, accepted),
         flags=tuple(_document_flags(documents)),
     )
+
+
+def read_documents(
+    attachments: tuple[Attachment, ...], timeout: float
+) -> tuple[ExtractedDocument, ...]:
+    contents = [
+        _read(a, timeout) if i < MAX_DOCUMENTS else _SKIPPED for i, a in enumerate(attachments)
+    ]
+    roles = assign_roles(attachments, contents)
+    return tuple(
+        ExtractedDocument(a.filename, a.content_type, len(a.data), a.sha256, role, content)
+        for a, content, role in zip(attachments, contents, roles, strict=True)
+    )
+
+
+def _new_html_links(msg: ParsedMessage) -> list[str]:
+    """hrefs of the HTML body, minus those inside a quoted earlier message."""
+    if not msg.html or is_forward(msg.subject, msg.text):
+        return list(msg.html_links)
+    quote = _HTML_QUOTE.search(msg.html)
+    return html_links(msg.html[: quote.start()]) if quote else list(msg.html_links)
+
+
+def split_pasted_resume(body: str) -> tuple[str, str | None]:
+    """(cover letter, resume) when a resume is pasted below the letter, else (body, None).
+
+    A pasted resume is recognised by two or more section headings on lines of their own.
+    """
+    headings = list(_SECTION.finditer(body))
+    if len(headings) < 2:
+        return body, None
+    start = headings[0].start()
+    return body[:start].strip(), body[start:].strip()
 
 
 def _read(attachment: Attachment, timeout: float) -> DocumentText:
