@@ -33,19 +33,23 @@ _AUTO_SUBJECT = re.compile(
 _FOLLOW_UP_TEXT = re.compile(
     r"\b(follow(?:ing)?[- ]up on my (?:application|email|message)|status of my application"
     r"|(?:any|an) (?:update|news)s? (?:on|about|regarding) my application|forgot to attach"
-    r"|I (?:have )?(?:already )?(?:applied|sent (?:you )?my application) (?:on|last|earlier|a few|two|three)"
+    r"|I (?:have )?(?:already )?(?:applied|sent (?:you )?my application)"
+    r" (?:on|last|earlier|a few|two|three)"
     r"|as requested,? (?:here|please find|attached)|re-?sending my)\b",
     re.IGNORECASE,
 )
 _AGENCY = re.compile(
     r"\b(recruit(?:ing|ment) (?:agency|firm|partner)|staffing (?:agency|firm|company|partner)"
     r"|talent (?:agency|partner|acquisition firm)|our candidates|placement fee|headhunt\w*"
-    r"|we (?:have|represent) (?:several |a number of |many |top |pre-vetted )?(?:candidates|engineers|developers))\b",
+    r"|we (?:have|represent) (?:several |a number of |many |top |pre-vetted )?"
+    r"(?:candidates|engineers|developers))\b",
     re.IGNORECASE,
 )
 _APPLYING = re.compile(
-    r"\b(I(?:'m| am) applying|I(?:'d| would| wish to| want to) apply|I(?:'d| would) like to (?:apply|join)"
-    r"|(?:please )?(?:find|see) (?:attached|enclosed|my (?:resume|cv))|(?:my )?(?:resume|cv|résumé) is attached"
+    r"\b(I(?:'m| am) applying|I(?:'d| would| wish to| want to) apply"
+    r"|I(?:'d| would) like to (?:apply|join)"
+    r"|(?:please )?(?:find|see) (?:attached|enclosed|my (?:resume|cv))"
+    r"|(?:my )?(?:resume|cv|résumé) is attached"
     r"|attached (?:is|are) my|I(?:'m| am) (?:writing|excited|interested) (?:to apply|in applying)"
     r"|application for|apply(?:ing)? for the)\b",
     re.IGNORECASE,

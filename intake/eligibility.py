@@ -95,17 +95,26 @@ class Eligibility:
 
 def _clause_statements(clause: str, sentence: str, source: str) -> list[Statement]:
     found = []
-    negated = bool(_NEGATION.search(clause))
-    past = bool(_PAST.search(clause))
+    negated, past = bool(_NEGATION.search(clause)), bool(_PAST.search(clause))
     for code, patterns in PATTERNS.items():
         if any(p.search(clause) for p in patterns):
             pending = code == "green_card" and bool(_PENDING.search(clause))
             found.append(Statement(code, sentence, not (negated or past or pending), source))
-    institution = us_institution(clause)
-    if institution and _ENROLLED.search(clause):
-        current = not (negated or past) and (source == "body" or _RESUME_CURRENT.search(clause))
-        found.append(Statement("us_university_enrolled", sentence, bool(current), source))
     return found
+
+
+def _enrollment(sentence: str, source: str) -> Statement | None:
+    """Enrolled at a US school: judged on the sentence, since school names contain commas
+    ("University of California, San Diego"), with tense and negation from the clause that
+    says "student", "enrolled", "PhD"..."""
+    word = _ENROLLED.search(sentence)
+    if not word or not us_institution(sentence):
+        return None
+    clause = next((c for c in clauses(sentence) if word.group(0) in c), sentence)
+    current = not (_NEGATION.search(clause) or _PAST.search(clause))
+    if source == "resume":
+        current = current and bool(_RESUME_CURRENT.search(sentence))
+    return Statement("us_university_enrolled", sentence, current, source)
 
 
 def statements(text: str, source: str = "body") -> list[Statement]:
@@ -114,6 +123,8 @@ def statements(text: str, source: str = "body") -> list[Statement]:
     for sentence in sentences(text):
         for clause in clauses(sentence):
             found.extend(_clause_statements(clause, sentence, source))
+        if enrolled := _enrollment(sentence, source):
+            found.append(enrolled)
     return found
 
 

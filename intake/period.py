@@ -102,6 +102,11 @@ START_RE = re.compile(
 DURATION_RE = re.compile(
     rf"\b(?P<n1>{_COUNT})(?:\s*(?:-|–|to|or)\s*(?P<n2>{_COUNT}))?[\s-]*months?\b", re.IGNORECASE
 )
+_INTENT = re.compile(
+    r"\b(want|would|like|love|hope|plan|apply|applying|available|availability|interested|prefer"
+    r"|looking|seeking|can|could|will|start|starting|commit|join|request|period)\b",
+    re.IGNORECASE,
+)
 _PAST = re.compile(
     r"\b(worked|interned|completed|spent|did\s+an?|was\s+an?\s+intern|ago|previously|"
     r"graduated|last|past|previous)\b",
@@ -222,10 +227,17 @@ def _start(m: re.Match, sent: date | None, sentence: str) -> Period | None:
 
 
 def _in_past_clause(sentence: str, start: int, end: int) -> bool:
-    """Whether the clause around a match talks about the past ("Last summer I interned")."""
+    """Whether the match talks about the past ("Last summer I interned at...").
+
+    Its own clause decides; a clause with no verb of its own ("in summer 2015") takes the
+    tense of its sentence unless it states an intent.
+    """
     left = max((m.end() for m in CLAUSE_BREAK.finditer(sentence, 0, start)), default=0)
     right = next((m.start() for m in CLAUSE_BREAK.finditer(sentence, end)), len(sentence))
-    return bool(_PAST.search(sentence[left:right]))
+    clause = sentence[left:right]
+    if _PAST.search(clause):
+        return True
+    return bool(_PAST.search(sentence)) and not _INTENT.search(clause)
 
 
 def _candidates(text: str, sent: date | None) -> list[_Candidate]:

@@ -1,0 +1,150 @@
+"""Message kind from header signals and the new text: table-driven."""
+
+import pytest
+
+from intake.classify import classify
+from intake.parse import parse_message
+from intake.quoting import new_text
+from tests.builders import make_mail
+
+PDF = ("cv.pdf", "application/pdf", b"%PDF-1.4 x")
+APPLY = "Dear Numenta,\n\nI am applying for the Research Internship. My resume is attached.\n"
+
+CASES = [
+    # (headers, sender, subject, body, attachments, kind)
+    ({}, None, "Application", APPLY, [PDF], "application"),
+    ({}, None, "Research Internship", "Please find attached my resume.", [PDF], "application"),
+    ({}, None, "Internship", "", [PDF], "application"),
+    ({"Auto-Submitted": "auto-replied"}, None, "Your message", "I am away.", [], "auto_reply"),
+    ({"Auto-Submitted": "auto-generated"}, None, "Notice", "x", [], "auto_reply"),
+    ({"Auto-Submitted": "no"}, None, "Application", APPLY, [PDF], "application"),
+    ({"X-Autoreply": "yes"}, None, "Re: Application", "Away.", [], "auto_reply"),
+    ({"X-Autorespond": "1"}, None, "Hello", "Away.", [], "auto_reply"),
+    ({"Precedence": "auto_reply"}, None, "Hello", "Away.", [], "auto_reply"),
+    ({"X-Auto-Response-Suppress": "OOF"}, None, "Hello", "Away.", [], "auto_reply"),
+    ({}, None, "Automatic reply: Application", "I am out.", [], "auto_reply"),
+    ({}, None, "Out of Office: Re: Internship", "Back Monday.", [], "auto_reply"),
+    ({}, None, "Abwesenheitsnotiz: Bewerbung", "Bin weg.", [], "auto_reply"),
+    ({}, "MAILER-DAEMON@mx.example.org", "Undelivered Mail", "failed", [], "bounce"),
+    ({}, "postmaster@example.org", "Delivery Status Notification (Failure)", "x", [], "bounce"),
+    ({"X-Failed-Recipients": "a@example.org"}, None, "Mail failure", "x", [], "bounce"),
+    ({"Return-Path": "<>"}, None, "Mail delivery failed: returning message", "x", [], "bounce"),
+    ({"List-Id": "<jobs.lists.example.org>"}, None, "Job board", "New jobs", [], "other"),
+    ({"List-Unsubscribe": "<mailto:u@example.org>"}, None, "Digest", "News", [], "other"),
+    ({"Precedence": "bulk"}, None, "Newsletter", "News", [], "other"),
+    ({"Precedence": "list"}, None, "Re: thread", "x", [], "other"),
+    ({}, None, "Question", "Hi, is the internship paid? Thanks", [], "other"),
+    (
+        {},
+        None,
+        "Question about internships",
+        "Quick question before I apply: is the internship paid, and is housing offered?",
+        [],
+        "other",
+    ),
+    (
+        {},
+        None,
+        "Candidates for your ML role",
+        "We are a recruiting agency and we have several candidates for your ML engineer role.",
+        [],
+        "other",
+    ),
+    (
+        {},
+        None,
+        "Partnership",
+        "Our candidates are pre-screened; our placement fee is 20%.",
+        [],
+        "other",
+    ),
+    (
+        {"In-Reply-To": "<ack-1@numenta.com>"},
+        None,
+        "Re: Application",
+        "Here is my resume.",
+        [PDF],
+        "follow_up",
+    ),
+    (
+        {"References": "<app-1@example.org>"},
+        None,
+        "Application",
+        "Forgot this.",
+        [PDF],
+        "follow_up",
+    ),
+    ({}, None, "Re: Research Internship", "Any news?", [], "follow_up"),
+    ({}, None, "AW: Bewerbung", "Anbei mein Lebenslauf.", [PDF], "follow_up"),
+    (
+        {},
+        None,
+        "Application status",
+        "I am following up on my application from March.",
+        [],
+        "follow_up",
+    ),
+    ({}, None, "Internship", "Is there any update on my application?", [], "follow_up"),
+    ({}, None, "Resume", "Sorry, I forgot to attach my resume yesterday.", [PDF], "follow_up"),
+    (
+        {},
+        None,
+        "Fwd: Application",
+        "---------- Forwarded message ---------\nFrom: me\n\n" + APPLY,
+        [PDF],
+        "application",
+    ),
+]
+
+
+@pytest.mark.parametrize(("headers", "sender", "subject", "body", "attachments", "kind"), CASES)
+def test_kind(headers, sender, subject, body, attachments, kind):
+    raw = make_mail(
+        body,
+        subject=subject,
+        headers=headers,
+        attachments=attachments,
+        sender=sender or "Ada Lovelace <ada@example.org>",
+    )
+    msg = parse_message(raw)
+    assert classify(msg, new_text(msg.text, msg.subject)) == kind
+
+
+def test_multipart_report_is_a_bounce():
+    raw = (
+        b"From: Mail Delivery System <mailer@mx.example.org>\r\nTo: careers@numenta.com\r\n"
+        b"Subject: Returned\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\n"
+        b"Content-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
+    )
+    msg = parse_message(raw)
+    assert classify(msg, msg.text) == "bounce"
+
+
+QUOTES = [
+    (
+        "Thanks!\n\nOn Mon, Jan 22, 2018 at 10:00 AM, Numenta <careers@numenta.com> wrote:\n"
+        "> I am a US citizen.\n",
+        "Re: x",
+        "Thanks!",
+    ),
+    ("New text.\n\n> old text\n> more old\n", "Re: x", "New text."),
+    (
+        "Hallo\n\nAm 22.01.2018 um 10:00 schrieb Numenta <careers@numenta.com>:\n> alt\n",
+        "AW: x",
+        "Hallo",
+    ),
+    ("Hi\n\n-----Original Message-----\nFrom: Numenta\nSubject: Re: app\n\nold", "RE: app", "Hi"),
+    (
+        "See below.\n\n---------- Forwarded message ---------\nFrom: Me\n\nI am a US citizen.",
+        "Fwd: Internship",
+        "See below.\n\n---------- Forwarded message ---------\nFrom: Me\n\nI am a US citizen.",
+    ),
+    ("", "Re: x", ""),
+]
+
+
+@pytest.mark.parametrize(("text", "subject", "expected"), QUOTES)
+def test_new_text_drops_quotes_keeps_forwards(text, subject, expected):
+    assert new_text(text, subject) == expected

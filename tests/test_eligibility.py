@@ -1,0 +1,154 @@
+"""Eligibility statements with evidence: table-driven, with negation and past-tense traps."""
+
+import pytest
+
+from intake.eligibility import assess, sponsorship
+from intake.institutions import us_institution
+
+CASES = [
+    # (body, expected basis)
+    ("I am a US citizen.", ["us_citizen"]),
+    ("I'm a U.S. citizen and a senior at Georgia Tech.", ["us_citizen", "us_university_enrolled"]),
+    ("I am an American citizen.", ["us_citizen"]),
+    ("I have United States citizenship.", ["us_citizen"]),
+    ("I am a citizen of the United States.", ["us_citizen"]),
+    ("I am a US\ncitizen, born in Ohio.", ["us_citizen"]),
+    ("I am a dual US/German citizen.", ["us_citizen"]),
+    (
+        "I am a US citizen (dual US/German) studying at the Technical University of Munich.",
+        ["us_citizen"],
+    ),
+    ("I hold a Green Card.", ["green_card"]),
+    ("I am a green-card holder.", ["green_card"]),
+    ("I am a lawful permanent resident of the United States.", ["green_card"]),
+    ("I'm a permanent resident (green card).", ["green_card"]),
+    (
+        "I am a Canadian citizen, currently finishing my MSc at McGill University.",
+        ["nafta_citizen"],
+    ),
+    ("I am a Mexican citizen and a PhD student at UNAM.", ["nafta_citizen"]),
+    ("I hold Canadian citizenship.", ["nafta_citizen"]),
+    ("I'm Mexican.", ["nafta_citizen"]),
+    ("I'm a citizen of Canada.", ["nafta_citizen"]),
+    ("I'm an international student enrolled at UC San Diego.", ["us_university_enrolled"]),
+    ("I am a third-year PhD student at Stanford University.", ["us_university_enrolled"]),
+    ("I'm a junior at Georgia Tech studying computer science.", ["us_university_enrolled"]),
+    (
+        "I am currently enrolled in the MS program at Carnegie Mellon University.",
+        ["us_university_enrolled"],
+    ),
+    ("I'm pursuing a master's degree at UT Austin.", ["us_university_enrolled"]),
+    ("Ph.D. student at Stanford.", ["us_university_enrolled"]),
+    ("I am an F-1 student at UIUC.", ["us_university_enrolled"]),
+    (
+        "Although I'm not a US citizen or green card holder, I am a PhD student at Stanford.",
+        ["us_university_enrolled"],
+    ),
+    ("I am not a US citizen, but I am enrolled at MIT.", ["us_university_enrolled"]),
+    # traps: negation, past tense, pending, other countries, the pronoun "us"
+    ("I am not a US citizen.", []),
+    ("I'm not a U.S. citizen.", []),
+    ("I am neither a US citizen nor a green card holder.", []),
+    ("I don't have a green card.", []),
+    ("My green card application is pending.", []),
+    ("I am applying for a green card.", []),
+    ("I am a permanent resident of Canada.", []),
+    ("I studied in the US years ago and now work in Berlin.", []),
+    ("I studied in the U.S. years ago. Now I work in Berlin.", []),
+    ("I graduated from MIT in 2012.", []),
+    ("I was a student at Stanford until 2015.", []),
+    ("I completed my PhD at Caltech.", []),
+    ("Our team supports us citizens of the world.", []),
+    ("Join us at Stanford next week.", []),
+    ("I work with Canadian and Mexican clients.", []),
+    ("I am a student at McGill University.", []),
+    ("I am a student at the University of Toronto.", []),
+    ("My advisor at Stanford recommended Numenta.", []),
+    ("I am not Canadian.", []),
+    ("I'm not a Mexican citizen.", []),
+    ("", []),
+]
+
+
+@pytest.mark.parametrize(("body", "basis"), CASES)
+def test_basis(body, basis):
+    result = assess(body)
+    assert sorted(result.basis) == sorted(basis)
+    for item in result.evidence:
+        assert item.code in basis and item.source == "body"
+        assert item.text in " ".join(body.split())
+
+
+def test_evidence_is_the_sentence():
+    result = assess("Hello team. I hold a Green Card and live in Oakland. Thanks!")
+    assert [(e.code, e.text) for e in result.evidence] == [
+        ("green_card", "I hold a Green Card and live in Oakland.")
+    ]
+
+
+STATUS = [
+    ("I am a US citizen.", "eligible"),
+    ("I am a Canadian citizen.", "eligible"),
+    ("I am not a US citizen; I would require H-1B visa sponsorship.", "ineligible"),
+    ("I will need visa sponsorship.", "ineligible"),
+    ("Hello, here is my resume.", "unknown"),
+    ("I am not a US citizen.", "unknown"),
+]
+
+
+@pytest.mark.parametrize(("body", "status"), STATUS)
+def test_status_with_every_basis_accepted(body, status):
+    assert assess(body).status == status
+
+
+def test_posting_policy_narrows_accepted_basis():
+    internship_program = ("us_citizen", "green_card", "us_university_enrolled")
+    result = assess("I am a Canadian citizen.", accepted=internship_program)
+    assert (result.status, result.basis) == ("ineligible", ("nafta_citizen",))
+
+
+SPONSORSHIP = [
+    ("I would require H-1B visa sponsorship.", True),
+    ("I will need a visa sponsor.", True),
+    ("I need sponsorship for a work visa.", True),
+    ("I require work authorization sponsorship.", True),
+    ("I do not need visa sponsorship.", False),
+    ("I don't require H1B sponsorship.", False),
+    ("I am authorized to work in the US without sponsorship.", False),
+    ("I won't need a visa.", False),
+    ("I visited the US on a tourist visa.", False),
+    ("", False),
+]
+
+
+@pytest.mark.parametrize(("body", "needed"), SPONSORSHIP)
+def test_sponsorship(body, needed):
+    assert sponsorship(body)[0] is needed
+    assert assess(body).needs_sponsorship is needed
+
+
+def test_resume_adds_codes_but_body_wins():
+    resume = "Education\nM.S. Computer Science, University of California, San Diego (expected 2019)"
+    assert assess("Hello.", resume).basis == ("us_university_enrolled",)
+    assert assess("Hello.", "B.S. Physics, University of Michigan, 2014").basis == ()
+    assert assess("I am not a US citizen.", "Citizenship: US citizen").basis == ()
+    assert assess("", "Citizenship: US citizen").evidence[0].source == "resume"
+
+
+INSTITUTIONS = [
+    ("enrolled at UC San Diego", "University of California, San Diego"),
+    ("a UCSD student", "University of California, San Diego"),
+    ("CMU", "Carnegie Mellon University"),
+    ("Georgia Tech", "Georgia Institute of Technology"),
+    ("UT Austin", "The University of Texas at Austin"),
+    ("University of Illinois at Urbana-Champaign", "University of Illinois Urbana-Champaign"),
+    ("San Jose State University", "San Jose State University"),
+    ("McGill University", None),
+    ("Technical University of Munich", None),
+    ("Universidad Nacional Autónoma de México", None),
+]
+
+
+@pytest.mark.parametrize(("text", "official"), INSTITUTIONS)
+def test_us_institution(text, official):
+    assert us_institution(text) == official
