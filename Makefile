@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format samples clean
+.PHONY: demo test lint format samples bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,15 +19,19 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/install-test-deps.sh
-	$(BIN)/ruff check intake tests scripts
+	$(BIN)/ruff check intake tests scripts bench
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check intake tests scripts
-	$(BIN)/ruff format --check intake tests scripts
+	$(BIN)/ruff check intake tests scripts bench
+	$(BIN)/ruff format --check intake tests scripts bench
 
 format: $(STAMP)
-	$(BIN)/ruff format intake tests scripts
+	$(BIN)/ruff format intake tests scripts bench
+
+# Benchmarks report medians and ratios measured in one run; they are not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python bench/bench_extract.py
 
 # Rebuild data/sample and tests/fixtures from scripts/make_samples.py (deterministic).
 samples: $(STAMP)

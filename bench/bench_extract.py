@@ -1,0 +1,61 @@
+"""How long extraction of one typical application takes, and where the time goes.
+
+Run with `make bench`. Prints medians over N runs and ratios measured in this one run
+(so they hold on any machine): the whole pipeline stage versus pdfminer alone, and
+the cost of running the PDF parser in an isolated child process.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from intake.documents import pdf_text
+from intake.extract import extract
+from intake.parse import parse_message
+from tests.builders import make_mail, make_pdf
+
+RUNS = 30
+LINES = [
+    "Ada Lovelace - Research Engineer",
+    "Education: M.S. Computer Science, Stanford University (expected 2019)",
+    "Coursework: Machine Learning, Algorithms, Computational Neuroscience",
+    *[f"Experience item {n}: streaming anomaly detection in Python and C++" for n in range(35)],
+]
+BODY = (
+    "Dear Numenta,\n\nI am a US citizen and a PhD student at Stanford. I would like to apply for "
+    "the Research Internship for Winter 2017/2018, 3 to 4 months.\n\nCode: "
+    "https://github.com/ada\n\nBest,\nAda\n"
+)
+
+
+def median_ms(func, runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    pdf = make_pdf(LINES, link="https://github.com/ada", pages=2)
+    raw = make_mail(BODY, attachments=[("Ada_Lovelace_Resume.pdf", "application/pdf", pdf)])
+    extract(parse_message(raw))  # start the forkserver once, as a running daemon has
+    whole = median_ms(lambda: extract(parse_message(raw)))
+    parse_only = median_ms(lambda: parse_message(raw))
+    pdfminer = median_ms(lambda: pdf_text(pdf))
+    print(f"typical application (2-page PDF resume, {len(raw) // 1024} KiB), median of {RUNS}:")
+    print(f"  parse + extract (pdfminer isolated): {whole:7.1f} ms")
+    print(f"  MIME parse alone:                    {parse_only:7.1f} ms")
+    print(f"  pdfminer in-process alone:           {pdfminer:7.1f} ms")
+    print(f"ratio whole/pdfminer: {whole / pdfminer:.2f}  "
+          f"(isolation and the other extractors cost {whole - pdfminer - parse_only:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
