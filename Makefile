@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format samples bench clean
+.PHONY: demo test lint format samples fixtures bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ format: $(STAMP)
 # Benchmarks report medians and ratios measured in one run; they are not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_extract.py
+
+# Rebuild the labelled extraction set (hand-written labels in the script).
+fixtures: $(STAMP)
+	$(BIN)/python tests/fixtures/labelled/build.py
 
 # Rebuild data/sample and tests/fixtures from scripts/make_samples.py (deterministic).
 samples: $(STAMP)

@@ -60,3 +60,22 @@ def smtp_sink() -> Iterator[SmtpSink]:
 def smtp(smtp_sink) -> SmtpSink:
     smtp_sink.clear()
     return smtp_sink
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Show the labelled set's per-field accuracy (written by a worker) at the end of the run."""
+    from pathlib import Path
+
+    report = Path(__file__).parent.parent / "test-artifacts" / "labelled-accuracy.txt"
+    if report.exists():
+        terminalreporter.write_sep("-", "extraction accuracy")
+        terminalreporter.write(report.read_text())
+
+
+def pytest_sessionstart(session) -> None:
+    """A report from an earlier run must never be shown as this run's."""
+    from pathlib import Path
+
+    (Path(__file__).parent.parent / "test-artifacts" / "labelled-accuracy.txt").unlink(
+        missing_ok=True
+    )
