@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 import mailparser
@@ -123,8 +123,22 @@ def _header(msg, name: str) -> str:
         return ""
     if value is None:
         return ""
-    # Raw 8-bit headers arrive as surrogate escapes: most such mail is UTF-8.
+    if isinstance(value, Header):  # raw 8-bit bytes the parser could not name a charset for
+        return "".join(_decode_part(part, charset) for part, charset in decode_header(value))
+    # Raw 8-bit headers may also arrive as surrogate escapes: most such mail is UTF-8.
     return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _decode_part(part: bytes | str, charset: str | None) -> str:
+    if isinstance(part, str):
+        return part
+    for encoding in (charset, "utf-8", "latin-1"):
+        if encoding and encoding != "unknown-8bit":
+            try:
+                return part.decode(encoding)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return part.decode("latin-1")
 
 
 def _all(msg, *names: str) -> list[str]:
