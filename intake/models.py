@@ -59,6 +59,18 @@ class Application(SQLModel, table=True):
     received_at: datetime | None = None
     cover_letter: str | None = Field(default=None, sa_column=Column(Text))
     github: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    period_text: str | None = Field(default=None, max_length=500)
+    period_start: str | None = Field(default=None, max_length=7)  # YYYY-MM
+    period_end: str | None = Field(default=None, max_length=7)
+    area: str | None = Field(default=None, max_length=40)
+    eligibility: str = Field(default="unknown", max_length=20)  # eligible | ineligible | unknown
+    eligibility_basis: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    eligibility_evidence: list[dict] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    needs_sponsorship: bool = False
     status: str = Field(default="received", max_length=30)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

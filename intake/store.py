@@ -106,6 +106,21 @@ def applicant_for(session: Session, email: str, name: str | None) -> models.Appl
     return applicant
 
 
+def application_fields(extraction: Extraction) -> dict:
+    """The extracted values an application row keeps, besides who sent it and when."""
+    period, eligibility = extraction.period, extraction.eligibility
+    return {
+        "period_text": period.text if period else None,
+        "period_start": period.start if period else None,
+        "period_end": period.end if period else None,
+        "area": extraction.area,
+        "eligibility": eligibility.status,
+        "eligibility_basis": list(eligibility.basis),
+        "eligibility_evidence": eligibility.to_json()["evidence"],
+        "needs_sponsorship": eligibility.needs_sponsorship,
+    }
+
+
 def record(
     session: Session, raw: models.RawMessage, extraction: Extraction
 ) -> models.Application | None:
@@ -123,6 +138,7 @@ def record(
             received_at=msg.date,
             cover_letter=extraction.cover_letter,
             github=list(extraction.github),
+            **application_fields(extraction),
         )
         session.add(application)
         session.flush()

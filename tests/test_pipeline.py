@@ -181,3 +181,23 @@ def test_sample_mail_goes_through(imap_server, box, engine):
     stats = poll(box, engine)
     assert (stats.fetched, stats.stored, stats.failed) == (len(raws), len(raws), 0)
     assert stats.applications >= 12
+
+
+def test_extracted_fields_are_stored(imap_server, box, engine):
+    raw = (SAMPLES / "interns" / "03-wei-zhang.eml").read_bytes()
+    append_messages(imap_server.account, box.folder, [raw])
+    poll(box, engine)
+    with open_session(engine) as session:
+        app = session.exec(select(Application)).one()
+    assert (app.period_start, app.period_end, app.period_text) == (
+        "2017-06",
+        "2017-08",
+        "Summer 2017",
+    )
+    assert (app.area, app.eligibility, app.eligibility_basis) == (
+        "algorithms",
+        "eligible",
+        ["us_university_enrolled"],
+    )
+    assert "UC San Diego" in app.eligibility_evidence[0]["text"]
+    assert app.needs_sponsorship is False
