@@ -90,6 +90,13 @@ def print_applications(cfg: config.Config, console: Console) -> None:
             console.print(
                 f"  {role}: {filename} ({error or f'{chars} characters of text'})", highlight=False
             )
+        if row["eligibility"]:
+            details = [
+                f"period {row['period'] or '-'}",
+                f"area {row['area'] or '-'}",
+                row["eligibility"],
+            ]
+            console.print(f"  {' · '.join(details)}", highlight=False)
         if row["github"]:
             console.print(f"  github: {' '.join(row['github'])}", highlight=False)
         if row["flags"]:

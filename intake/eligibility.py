@@ -120,7 +120,7 @@ def _enrollment(sentence: str, source: str) -> Statement | None:
 def statements(text: str, source: str = "body") -> list[Statement]:
     """Every eligibility statement in `text`, positive or not, in order."""
     found: list[Statement] = []
-    for sentence in sentences(text):
+    for sentence in sentences(text, wrapped=source == "body"):
         for clause in clauses(sentence):
             found.extend(_clause_statements(clause, sentence, source))
         if enrolled := _enrollment(sentence, source):
@@ -128,9 +128,9 @@ def statements(text: str, source: str = "body") -> list[Statement]:
     return found
 
 
-def sponsorship(text: str) -> tuple[bool, str | None]:
+def sponsorship(text: str, *, wrapped: bool = True) -> tuple[bool, str | None]:
     """Whether the applicant says they need visa sponsorship, with the sentence."""
-    for sentence in sentences(text):
+    for sentence in sentences(text, wrapped=wrapped):
         for clause in clauses(sentence):
             if _SPONSOR.search(clause) and _NEED.search(clause):
                 return not _NEGATION.search(clause), sentence
@@ -146,7 +146,7 @@ def assess(body: str, resume: str = "", accepted: Iterable[str] = CODES) -> Elig
     basis = tuple(code for code in CODES if any(s.code == code for s in positive))
     needs, needs_text = sponsorship(body)
     if not needs_text:
-        needs, needs_text = sponsorship(resume)
+        needs, needs_text = sponsorship(resume, wrapped=False)
     accepted = set(accepted)
     if accepted & set(basis):
         status = ELIGIBLE

@@ -190,6 +190,12 @@ def summary(session: Session) -> list[dict]:
                 "application_id": app.id if app else None,
                 "documents": [(d.filename, d.role, len(d.text or ""), d.error) for d in docs],
                 "github": app.github if app else [],
+                "period": app
+                and app.period_start
+                and f"{app.period_start}..{app.period_end or '?'}",
+                "area": app.area if app else None,
+                "eligibility": app
+                and f"{app.eligibility} {' '.join(app.eligibility_basis)}".strip(),
                 "flags": sorted({f.code for f in flags}),
             }
         )

@@ -22,12 +22,15 @@ CLAUSE_BREAK = re.compile(
 )
 
 
-def _units(text: str) -> Iterator[str]:
-    """Paragraphs with wrapped lines joined; bulleted or list-like lines stand alone."""
+def _units(text: str, wrapped: bool) -> Iterator[str]:
+    """Paragraphs with wrapped lines joined; bulleted or list-like lines stand alone.
+
+    Documents (resumes) are not wrapped: there every line is a unit of its own.
+    """
     current: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
-        if not stripped or _BULLET.match(line):
+        if not stripped or _BULLET.match(line) or not wrapped:
             if current:
                 yield " ".join(current)
             current = [stripped] if stripped else []
@@ -37,9 +40,9 @@ def _units(text: str) -> Iterator[str]:
         yield " ".join(current)
 
 
-def sentences(text: str) -> Iterator[str]:
-    """Sentences of `text`, whitespace collapsed."""
-    for unit in _units(text):
+def sentences(text: str, *, wrapped: bool = True) -> Iterator[str]:
+    """Sentences of `text`, whitespace collapsed; `wrapped` for mail bodies."""
+    for unit in _units(text, wrapped):
         start = 0
         for match in _END.finditer(unit):
             if _ABBREVIATION.search(unit[: match.end()]) and match.end() < len(unit):

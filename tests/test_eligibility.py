@@ -135,6 +135,14 @@ def test_resume_adds_codes_but_body_wins():
     assert assess("", "Citizenship: US citizen").evidence[0].source == "resume"
 
 
+def test_resume_lines_are_judged_one_by_one():
+    resume = (
+        "Experience\n2016-present  Research Engineer, Vision Lab, Boston MA\n"
+        "Education\nM.S. Electrical Engineering, Boston University, 2016"
+    )
+    assert assess("Hello.", resume).basis == ()
+
+
 INSTITUTIONS = [
     ("enrolled at UC San Diego", "University of California, San Diego"),
     ("a UCSD student", "University of California, San Diego"),
