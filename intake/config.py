@@ -85,8 +85,13 @@ class DatabaseConfig(_Strict):
     url: str = "sqlite:///data/intake.db"
 
 
+class RulesConfig(_Strict):
+    dir: Path = Path("rules")
+
+
 class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()
+    rules: RulesConfig = RulesConfig()
     mailboxes: tuple[MailboxConfig, ...] = ()
     smtp: SmtpConfig | None = None
     base_dir: Path = Path(".")
@@ -97,6 +102,11 @@ class Config(_Strict):
                 return box
         known = ", ".join(b.name for b in self.mailboxes) or "none configured"
         raise ConfigError(f"no mailbox named {name!r} (known: {known})")
+
+    @property
+    def rules_dir(self) -> Path:
+        """The posting rules; a relative path is relative to the config file."""
+        return (self.base_dir / self.rules.dir).resolve()
 
     @property
     def database_url(self) -> str:

@@ -20,6 +20,7 @@ from intake.db import make_engine
 from intake.db import session as open_session
 from intake.errors import IntakeError
 from intake.pipeline import poll_all
+from intake.rules import DEFAULT_DIR
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 FOLDERS = ("careers", "interns")
@@ -35,7 +36,8 @@ def demo_config(tmp: Path, imap_port: int, username: str, smtp_port: int) -> str
         for name in FOLDERS
     )
     return (
-        f'[database]\nurl = "sqlite:///{tmp / "intake.db"}"\n\n{boxes}\n'
+        f'[database]\nurl = "sqlite:///{tmp / "intake.db"}"\n\n'
+        f'[rules]\ndir = "{DEFAULT_DIR}"\n\n{boxes}\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\ntls = "none"\n'
         f'from_address = "Numenta Careers <careers@numenta.com>"\n'
     )

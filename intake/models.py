@@ -97,6 +97,7 @@ class Flag(SQLModel, table=True):
     application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
     code: str = Field(max_length=50, index=True)
     message: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Outbox(SQLModel, table=True):

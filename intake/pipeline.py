@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from intake import store
+from intake.checks import evaluate
 from intake.config import Config, MailboxConfig
 from intake.db import make_engine
 from intake.db import session as open_session
@@ -23,6 +25,7 @@ from intake.errors import IntakeError
 from intake.extract import extract
 from intake.mailbox import Mailbox, connect
 from intake.parse import parse_message
+from intake.rules import Posting, for_mailbox, load_all
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +42,54 @@ class PollStats:
     error: str | None = None
 
 
-def process(session: Session, raw: store.models.RawMessage, *, timeout: float = 20.0) -> None:
-    """Parse and extract one stored message inside a savepoint; failures become data."""
+def process(
+    session: Session,
+    raw: store.models.RawMessage,
+    postings: dict[str, Posting],
+    now: datetime,
+    *,
+    timeout: float = 20.0,
+) -> None:
+    """Parse, extract and evaluate one stored message inside a savepoint; failures become data.
+
+    Deadlines are judged against the message's Date (so reprocessing old mail gives the
+    same answer), falling back to `now` when it has none.
+    """
     try:
         with session.begin_nested():
             extraction = extract(parse_message(raw.raw), timeout=timeout)
-            if extraction.kind == "application" and not extraction.message.sender_email:
+            msg = extraction.message
+            if extraction.kind == "application" and not msg.sender_email:
                 raise IntakeError("no sender address")
-            store.record(session, raw, extraction)
+            received = (msg.date or now).date()
+            prior = store.history(session, msg.sender_email, raw.id)
+            evaluation = evaluate(extraction, for_mailbox(postings, raw.mailbox), received, prior)
+            store.record(session, raw, extraction, evaluation)
     except Exception as exc:  # quarantine: the raw message stays, with the reason
         log.warning("quarantined uid=%s message_id=%s: %s", raw.uid, raw.message_id, exc)
         raw.status, raw.kind = "failed", None
         raw.error = f"{type(exc).__name__}: {exc}"[:2000]
 
 
+@dataclass(frozen=True)
+class Processor:
+    """What processing needs besides the message: the posting rules and the clock."""
+
+    postings: dict[str, Posting]
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    timeout: float = 20.0
+
+    def __call__(self, session: Session, raw: store.models.RawMessage) -> None:
+        process(session, raw, self.postings, self.clock(), timeout=self.timeout)
+
+
 def store_batch(
-    session: Session, box: MailboxConfig, uidvalidity: int, raws: dict[int, bytes], stats: PollStats
+    session: Session,
+    box: MailboxConfig,
+    uidvalidity: int,
+    raws: dict[int, bytes],
+    stats: PollStats,
+    processor: Processor,
 ) -> None:
     """Store and process each message of a batch that is not already stored."""
     for uid in sorted(raws):
@@ -72,7 +107,7 @@ def store_batch(
             uidvalidity=uidvalidity,
             uid=uid,
         )
-        process(session, row)
+        processor(session, row)
         stats.stored += 1
         stats.failed += row.status == "failed"
         stats.applications += row.kind == "application"
@@ -82,6 +117,7 @@ def poll_mailbox(
     box: MailboxConfig,
     mailbox: Mailbox,
     engine: Engine,
+    processor: Processor,
     *,
     after_commit: Callable[[list[int]], None] | None = None,
     progress: Callable[[PollStats], None] | None = None,
@@ -112,7 +148,7 @@ def poll_mailbox(
         raws = mailbox.fetch(batch)
         stats.fetched += len(raws)
         with open_session(engine) as session:
-            store_batch(session, box, uidvalidity, raws, stats)
+            store_batch(session, box, uidvalidity, raws, stats, processor)
             session.commit()
         if after_commit:
             after_commit(batch)
@@ -132,12 +168,15 @@ def poll_all(cfg: Config, names: tuple[str, ...] | None = None) -> list[PollStat
         raise IntakeError(f"{cfg.base_dir}: no [mailboxes.NAME] table in the config")
     for box in boxes:
         box.password()  # fail before any work if a secret is missing
+    processor = Processor(load_all(cfg.rules_dir))
     engine = make_engine(cfg.database_url)
     results = []
     for box in boxes:
         try:
             with connect(box) as mailbox:
-                results.append(poll_mailbox(box, mailbox, engine, progress=_log_progress))
+                results.append(
+                    poll_mailbox(box, mailbox, engine, processor, progress=_log_progress)
+                )
         except IntakeError as exc:
             results.append(PollStats(box.name, error=str(exc)))
     return results

@@ -14,6 +14,7 @@ from email.policy import compat32
 from sqlmodel import Session, select
 
 from intake import models
+from intake.checks import Evaluation, Prior
 from intake.extract import Extraction
 from intake.models import utcnow
 from intake.parse import first_msgid
@@ -106,10 +107,14 @@ def applicant_for(session: Session, email: str, name: str | None) -> models.Appl
     return applicant
 
 
-def application_fields(extraction: Extraction) -> dict:
-    """The extracted values an application row keeps, besides who sent it and when."""
-    period, eligibility = extraction.period, extraction.eligibility
+def application_fields(extraction: Extraction, evaluation: Evaluation) -> dict:
+    """The values an application row keeps: what was extracted and what the rules decided."""
+    msg, period, eligibility = extraction.message, extraction.period, extraction.eligibility
     return {
+        "subject": msg.subject,
+        "received_at": msg.date,
+        "cover_letter": extraction.cover_letter,
+        "github": list(extraction.github),
         "period_text": period.text if period else None,
         "period_start": period.start if period else None,
         "period_end": period.end if period else None,
@@ -118,30 +123,55 @@ def application_fields(extraction: Extraction) -> dict:
         "eligibility_basis": list(eligibility.basis),
         "eligibility_evidence": eligibility.to_json()["evidence"],
         "needs_sponsorship": eligibility.needs_sponsorship,
+        "posting": evaluation.posting,
+        "status": evaluation.status or "received",
     }
 
 
+def history(session: Session, email: str | None, before_raw_id: int) -> tuple[Prior, ...]:
+    """Earlier applications by the same address, oldest first (for duplicate detection)."""
+    if not email:
+        return ()
+    query = (
+        select(models.Application)
+        .join(models.Applicant)
+        .where(models.Applicant.email == email, models.Application.raw_message_id < before_raw_id)
+        .order_by(models.Application.id)
+    )
+    return tuple(
+        Prior(app.id, app.posting, app.received_at.date() if app.received_at else None)
+        for app in session.exec(query)
+    )
+
+
 def record(
-    session: Session, raw: models.RawMessage, extraction: Extraction
+    session: Session, raw: models.RawMessage, extraction: Extraction, evaluation: Evaluation
 ) -> models.Application | None:
-    """Store what was extracted; an application row only for kind `application`."""
+    """Store (or, when reprocessing, replace) what was extracted and decided for one message.
+
+    An application row exists only for kind `application`; documents and flags are
+    rewritten each time, so re-running rules over stored mail converges.
+    """
     msg = extraction.message
     raw.kind, raw.sender, raw.subject = extraction.kind, msg.sender_email, msg.subject
-    application = None
+    _clear(session, raw.id)
+    application = session.exec(
+        select(models.Application).where(models.Application.raw_message_id == raw.id)
+    ).first()
     if extraction.kind == "application" and msg.sender_email:
-        applicant = applicant_for(session, msg.sender_email, msg.sender_name)
-        application = models.Application(
-            applicant_id=applicant.id,
-            raw_message_id=raw.id,
-            mailbox=raw.mailbox,
-            subject=msg.subject,
-            received_at=msg.date,
-            cover_letter=extraction.cover_letter,
-            github=list(extraction.github),
-            **application_fields(extraction),
-        )
+        if application is None:
+            applicant = applicant_for(session, msg.sender_email, msg.sender_name)
+            application = models.Application(
+                applicant_id=applicant.id, raw_message_id=raw.id, mailbox=raw.mailbox
+            )
+        for key, value in application_fields(extraction, evaluation).items():
+            setattr(application, key, value)
+        application.updated_at = utcnow()
         session.add(application)
         session.flush()
+    elif application is not None:
+        session.delete(application)
+        application = None
     app_id = application.id if application else None
     for doc in extraction.documents:
         session.add(
@@ -157,14 +187,26 @@ def record(
                 error=doc.content.error,
             )
         )
-    for flag in extraction.flags:
+    decided = {f.code for f in evaluation.flags}
+    for flag in [*evaluation.flags, *(f for f in extraction.flags if f.code not in decided)]:
         session.add(
             models.Flag(
-                raw_message_id=raw.id, application_id=app_id, code=flag.code, message=flag.message
+                raw_message_id=raw.id,
+                application_id=app_id,
+                code=flag.code,
+                message=flag.message,
+                evidence=getattr(flag, "evidence", None),
             )
         )
     raw.status, raw.error = "processed", None
     return application
+
+
+def _clear(session: Session, raw_id: int) -> None:
+    for model in (models.Document, models.Flag):
+        for row in session.exec(select(model).where(model.raw_message_id == raw_id)):
+            session.delete(row)
+    session.flush()
 
 
 def summary(session: Session) -> list[dict]:

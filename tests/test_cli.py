@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from intake import __version__
 from intake.cli import cli
+from intake.rules import DEFAULT_DIR
 from tests.builders import make_mail, make_pdf
 
 
@@ -62,6 +63,7 @@ def test_poll_unreachable_server_reports_and_exits_1(tmp_path, monkeypatch):
     path = tmp_path / "config.toml"
     path.write_text(
         f'[database]\nurl = "sqlite:///{tmp_path}/db.sqlite"\n'
+        f'[rules]\ndir = "{DEFAULT_DIR}"\n'
         f'[mailboxes.careers]\nhost = "127.0.0.1"\nport = {free_port()}\ntls = "none"\n'
         'username = "u"\npassword_env = "P"\ntimeout_seconds = 5\n'
     )

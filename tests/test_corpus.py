@@ -15,13 +15,16 @@ from intake.extract import extract
 from intake.mailbox import connect
 from intake.models import RawMessage
 from intake.parse import parse_message
-from intake.pipeline import poll_mailbox
+from intake.pipeline import Processor, poll_mailbox
+from intake.rules import DEFAULT_DIR, load_all
 from intake.sandbox import append_messages
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "mail-corpus"
 FILES = sorted(
     p for p in CORPUS.rglob("*") if p.is_file() and p.name not in ("LICENSE", "README.md")
 )
+
+PROCESSOR = Processor(load_all(DEFAULT_DIR))
 
 
 def test_corpus_is_present():
@@ -60,7 +63,7 @@ def test_corpus_through_real_imap(imap_server, imap_folder, tmp_path, monkeypatc
     )
     engine = make_engine(f"sqlite:///{tmp_path / 'corpus.db'}")
     with connect(box) as mailbox:
-        stats = poll_mailbox(box, mailbox, engine)
+        stats = poll_mailbox(box, mailbox, engine, PROCESSOR)
     assert stats.fetched == len(raws)
     assert stats.stored + stats.duplicates == len(raws)
     with open_session(engine) as session:

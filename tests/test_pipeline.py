@@ -14,7 +14,8 @@ from intake.db import make_engine
 from intake.db import session as open_session
 from intake.mailbox import connect
 from intake.models import Application, Checkpoint, RawMessage
-from intake.pipeline import poll_mailbox
+from intake.pipeline import Processor, poll_mailbox
+from intake.rules import DEFAULT_DIR, load_all
 from intake.sandbox import append_messages, recreate_folder
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
@@ -26,6 +27,8 @@ UNPARSEABLE = (
     + b"--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n"
     * 2000
 )
+
+PROCESSOR = Processor(load_all(DEFAULT_DIR))
 
 
 def message(n: int, sender: str = "applicant") -> bytes:
@@ -62,7 +65,7 @@ def engine(tmp_path):
 
 def poll(box, engine, **kwargs):
     with connect(box) as mailbox:
-        return poll_mailbox(box, mailbox, engine, **kwargs)
+        return poll_mailbox(box, mailbox, engine, PROCESSOR, **kwargs)
 
 
 def count(engine, model) -> int:
