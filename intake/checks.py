@@ -282,3 +282,21 @@ def evaluate(
     results = tuple(CheckResult(name, run(ctx)) for name, run in CHECKS.items())
     flags = [r.flag for r in results if r.flag]
     return Evaluation(routed, status_of(flags, routed.posting.outcomes), tuple(flags), results)
+
+
+def all_flags(extraction: Extraction, evaluation: Evaluation) -> list[RuleFlag]:
+    """The rules' flags, plus extraction flags the rules did not already raise."""
+    decided = {f.code for f in evaluation.flags}
+    extra = [RuleFlag(f.code, f.message) for f in extraction.flags if f.code not in decided]
+    return [*evaluation.flags, *extra]
+
+
+def contract(extraction: Extraction, evaluation: Evaluation, mailbox: str | None) -> dict:
+    """The `intake parse --json` object: extraction plus the posting, status and flags."""
+    result = extraction.to_json(mailbox=mailbox, posting=evaluation.posting)
+    result["status"] = evaluation.status
+    result["flags"] = [
+        {"code": f.code, "message": f.message, "evidence": f.evidence}
+        for f in all_flags(extraction, evaluation)
+    ]
+    return result

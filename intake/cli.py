@@ -88,20 +88,59 @@ def print_stats(stats: list) -> None:
     Console().print(table)
 
 
-@cli.command()
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract.")
-@click.option("--mailbox", help="The mailbox the message arrived in (careers, interns...).")
-def parse(file: Path, as_json: bool, mailbox: str | None) -> None:
-    """Show what the pipeline extracts from one message, without touching the database."""
+RULES_OPTION = click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Posting rules directory (default: the config's [rules] dir, else ./rules).",
+)
+MAILBOX_OPTION = click.option(
+    "--mailbox", help="The mailbox the message arrived in (careers, interns...)."
+)
+
+
+def rules_dir(ctx: click.Context, option: Path | None) -> Path:
+    """--rules, else the config file's rules dir when there is a config file, else shipped."""
+    from intake.rules import DEFAULT_DIR
+
+    if option:
+        return option
+    return load_config(ctx).rules_dir if Path(ctx.obj).exists() else DEFAULT_DIR
+
+
+def judge(ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path | None):
+    """Extract and evaluate one .eml file, as the pipeline would, without a database."""
+    from datetime import UTC, datetime
+
+    from intake.checks import evaluate
     from intake.extract import extract
     from intake.parse import parse_message
+    from intake.rules import for_mailbox, load_all
 
     try:
         raw = file.read_bytes()
     except OSError as exc:
         raise IntakeError(f"{file}: {exc.strerror or exc}") from None
-    result = extract(parse_message(raw)).to_json(mailbox=mailbox)
+    postings = load_all(rules_dir(ctx, rules_path))
+    extraction = extract(parse_message(raw))
+    received = (extraction.message.date or datetime.now(UTC)).date()
+    return extraction, evaluate(extraction, for_mailbox(postings, mailbox), received)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON contract.")
+@MAILBOX_OPTION
+@RULES_OPTION
+@click.pass_context
+def parse(
+    ctx: click.Context, file: Path, as_json: bool, mailbox: str | None, rules_path: Path | None
+) -> None:
+    """Show what the pipeline extracts from one message, without touching the database."""
+    from intake.checks import contract
+
+    extraction, evaluation = judge(ctx, file, mailbox, rules_path)
+    result = contract(extraction, evaluation, mailbox)
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
@@ -111,6 +150,7 @@ def parse(file: Path, as_json: bool, mailbox: str | None) -> None:
 def print_summary(result: dict) -> None:
     sender = result["sender"]
     click.echo(f"kind:     {result['kind']}")
+    click.echo(f"posting:  {result['posting'] or '-'} ({result['status'] or 'not evaluated'})")
     click.echo(f"from:     {sender['name'] or ''} <{sender['email'] or '?'}>")
     click.echo(f"subject:  {result['subject']}")
     click.echo(f"github:   {', '.join(result['github']) or '-'}")
@@ -128,6 +168,85 @@ def print_summary(result: dict) -> None:
         click.echo(f"flag:     {flag['code']}: {flag['message']}")
     if resume:
         click.echo("\n--- resume text ---\n" + resume["text"].strip())
+
+
+@cli.group()
+def rules() -> None:
+    """Validate and explain the posting rules under rules/."""
+
+
+@rules.command("check")
+@RULES_OPTION
+@click.pass_context
+def rules_check(ctx: click.Context, rules_path: Path | None) -> None:
+    """Validate every rules file; each problem is printed as file:line: message."""
+    from intake.rules import RulesError, load_all
+
+    directory = rules_dir(ctx, rules_path)
+    try:
+        postings = load_all(directory)
+    except RulesError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        ctx.exit(1)
+    click.echo(f"{len(postings)} postings OK in {directory}: {', '.join(postings)}")
+
+
+@rules.command("explain")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@MAILBOX_OPTION
+@RULES_OPTION
+@click.pass_context
+def rules_explain(
+    ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path | None
+) -> None:
+    """Which posting a message matched, which rules fired, and why."""
+    extraction, evaluation = judge(ctx, file, mailbox, rules_path)
+    click.echo(f"kind: {extraction.kind}")
+    if evaluation.route.scores:
+        scores = ", ".join(f"{p}={n}" for p, n in evaluation.route.scores.items())
+        click.echo(f"routing scores: {scores}")
+    if evaluation.route.flag:
+        click.echo(f"posting: none: {evaluation.route.flag.message}")
+    elif evaluation.posting is None:
+        click.echo("posting: none (not an application, or no posting for this mailbox)")
+    else:
+        click.echo(f"posting: {evaluation.posting}")
+    for result in evaluation.results:
+        if result.flag:
+            evidence = f' ("{result.flag.evidence}")' if result.flag.evidence else ""
+            click.echo(
+                f"  FIRED {result.name}: {result.flag.code}: {result.flag.message}{evidence}"
+            )
+        else:
+            click.echo(f"  ok    {result.name}")
+    click.echo(f"status: {evaluation.status or '-'}; reply template: {evaluation.reply or '-'}")
+
+
+@cli.command()
+@click.option("--posting", help="Only messages for this posting's mailbox.")
+@click.pass_context
+def reprocess(ctx: click.Context, posting: str | None) -> None:
+    """Re-run extraction and rules over stored mail after a rule change."""
+    from rich.progress import Progress
+
+    from intake.db import make_engine
+    from intake.pipeline import Processor
+    from intake.pipeline import reprocess as run
+    from intake.rules import load_all
+
+    cfg = load_config(ctx)
+    processor = Processor(load_all(cfg.rules_dir))
+    with Progress(transient=True) as bar:
+        task = bar.add_task("reprocessing", total=None)
+        counts = run(
+            make_engine(cfg.database_url),
+            processor,
+            posting,
+            lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    click.echo(f"reprocessed {sum(counts.values())} messages: {summary or 'none stored'}")
 
 
 @cli.command()

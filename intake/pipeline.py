@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from intake import store
 from intake.checks import evaluate
@@ -190,3 +190,34 @@ def _log_progress(stats: PollStats) -> None:
         stats.stored,
         stats.failed,
     )
+
+
+def reprocess(
+    engine: Engine,
+    processor: Processor,
+    posting: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Re-run extraction and rules over stored raw messages, oldest first, after a rule change.
+
+    With `posting`, only messages from the mailbox that posting belongs to. Each message is
+    committed on its own, so an interruption loses nothing. Returns counts of outcomes.
+    """
+    query = select(store.models.RawMessage.id).order_by(store.models.RawMessage.id)
+    if posting:
+        if posting not in processor.postings:
+            raise IntakeError(f"no posting {posting!r} (known: {', '.join(processor.postings)})")
+        query = query.where(store.models.RawMessage.mailbox == processor.postings[posting].mailbox)
+    with open_session(engine) as session:
+        ids = list(session.exec(query))
+    counts: dict[str, int] = {}
+    for done, raw_id in enumerate(ids, start=1):
+        with open_session(engine) as session:
+            raw = session.get(store.models.RawMessage, raw_id)
+            processor(session, raw)
+            session.commit()
+            outcome = (raw.error and "failed") or store.outcome(session, raw)
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if progress:
+            progress(done, len(ids))
+    return counts

@@ -29,6 +29,8 @@ Status = Literal["complete", "incomplete", "ineligible", "closed", "needs_review
 Area = Literal["algorithms", "software_engineering"]
 YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 Phrase = Annotated[str, Field(min_length=2)]
+# TOML has a date type; a quoted "2024-06-13" is a string and a likely mistake.
+Day = Annotated[date, Field(strict=True)]
 TemplateName = Annotated[str, Field(pattern=r"^[a-z0-9_-]+$")]
 assert set(Basis.__args__) == set(CODES)  # type: ignore[attr-defined]
 
@@ -51,7 +53,7 @@ class PeriodSpec(_Strict):
     label: str
     start: YearMonth
     end: YearMonth
-    opens: date | None = None  # applications for this period accepted from this day
+    opens: Day | None = None  # applications for this period accepted from this day
 
     @model_validator(mode="after")
     def _ordered(self) -> PeriodSpec:
@@ -72,8 +74,8 @@ class Match(_Strict):
 
 
 class Dates(_Strict):
-    opens: date | None = None
-    deadline: date | None = None
+    opens: Day | None = None
+    deadline: Day | None = None
     offered: tuple[PeriodSpec, ...] = ()
     filled: tuple[PeriodSpec, ...] = ()
 

@@ -14,7 +14,7 @@ from email.policy import compat32
 from sqlmodel import Session, select
 
 from intake import models
-from intake.checks import Evaluation, Prior
+from intake.checks import Evaluation, Prior, all_flags
 from intake.extract import Extraction
 from intake.models import utcnow
 from intake.parse import first_msgid
@@ -187,19 +187,26 @@ def record(
                 error=doc.content.error,
             )
         )
-    decided = {f.code for f in evaluation.flags}
-    for flag in [*evaluation.flags, *(f for f in extraction.flags if f.code not in decided)]:
+    for flag in all_flags(extraction, evaluation):
         session.add(
             models.Flag(
                 raw_message_id=raw.id,
                 application_id=app_id,
                 code=flag.code,
                 message=flag.message,
-                evidence=getattr(flag, "evidence", None),
+                evidence=flag.evidence,
             )
         )
     raw.status, raw.error = "processed", None
     return application
+
+
+def outcome(session: Session, raw: models.RawMessage) -> str:
+    """One word for what a processed message became: its application's status, or its kind."""
+    app = session.exec(
+        select(models.Application).where(models.Application.raw_message_id == raw.id)
+    ).first()
+    return app.status if app else (raw.kind or raw.status)
 
 
 def _clear(session: Session, raw_id: int) -> None:

@@ -13,8 +13,8 @@ from intake.config import MailboxConfig
 from intake.db import make_engine
 from intake.db import session as open_session
 from intake.mailbox import connect
-from intake.models import Application, Checkpoint, RawMessage
-from intake.pipeline import Processor, poll_mailbox
+from intake.models import Application, Checkpoint, Flag, RawMessage
+from intake.pipeline import Processor, poll_mailbox, reprocess
 from intake.rules import DEFAULT_DIR, load_all
 from intake.sandbox import append_messages, recreate_folder
 
@@ -204,3 +204,37 @@ def test_extracted_fields_are_stored(imap_server, box, engine):
     )
     assert "UC San Diego" in app.eligibility_evidence[0]["text"]
     assert app.needs_sponsorship is False
+
+
+def test_rules_decide_posting_and_status(imap_server, box, engine):
+    raw = (SAMPLES / "careers" / "05-kenji-watanabe.eml").read_bytes()
+    append_messages(imap_server.account, box.folder, [raw])
+    poll(box, engine)
+    with open_session(engine) as session:
+        app = session.exec(select(Application)).one()
+        flags = session.exec(select(Flag)).all()
+    assert (app.posting, app.status) == ("numenta-ml-engineer", "incomplete")
+    assert [f.code for f in flags] == ["missing_github"]
+
+
+def test_reprocess_after_a_rule_change(imap_server, box, engine, tmp_path):
+    import shutil
+
+    raws = [
+        (SAMPLES / "careers" / name).read_bytes()
+        for name in ("01-priya-raman.eml", "05-kenji-watanabe.eml", "06-out-of-office.eml")
+    ]
+    append_messages(imap_server.account, box.folder, raws)
+    poll(box, engine)
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_DIR, rules)
+    path = rules / "numenta-ml-engineer.toml"
+    path.write_text(path.read_text().replace('"resume", "github"]', '"resume"]'))
+    processor = Processor(load_all(rules))
+    counts = reprocess(engine, processor, "numenta-ml-engineer")
+    assert counts == {"complete": 2, "auto_reply": 1}
+    assert reprocess(engine, processor) == counts  # converges: nothing changes on a re-run
+    with open_session(engine) as session:
+        assert {a.status for a in session.exec(select(Application))} == {"complete"}
+        assert session.exec(select(Flag)).all() == []
+    assert count(engine, Application) == 2 and count(engine, RawMessage) == 3
