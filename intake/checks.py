@@ -274,6 +274,8 @@ def evaluate(
 ) -> Evaluation:
     """Route, then run every registered check against the posting. Pure."""
     routed = route(extraction, candidates)
+    if extraction.kind == FOLLOW_UP:  # judged with the application it continues (issue 6)
+        return Evaluation(routed, None, (), ())
     if routed.posting is None:
         flags = (routed.flag,) if routed.flag else ()
         status = "needs_review" if routed.flag else None

@@ -88,6 +88,11 @@ def print_applications(cfg: config.Config, console: Console) -> None:
             highlight=False,
         )
         console.print(f"  subject: {row['subject'] or '-'}", highlight=False)
+        if row["application_id"]:
+            console.print(
+                f"  posting: {row['posting'] or '(ambiguous)'} -> {row['app_status']}",
+                highlight=False,
+            )
         for filename, role, chars, error in row["documents"]:
             console.print(
                 f"  {role}: {filename} ({error or f'{chars} characters of text'})", highlight=False

@@ -237,6 +237,8 @@ def summary(session: Session) -> list[dict]:
                 "sender": raw.sender,
                 "subject": raw.subject,
                 "application_id": app.id if app else None,
+                "posting": app.posting if app else None,
+                "app_status": app.status if app else None,
                 "documents": [(d.filename, d.role, len(d.text or ""), d.error) for d in docs],
                 "github": app.github if app else [],
                 "period": app
