@@ -42,6 +42,9 @@ class MailboxConfig(_Strict):
     after_store: Literal["leave", "mark_seen", "move"] = "leave"
     move_to: str | None = None
     timeout_seconds: float = Field(default=60.0, gt=0)
+    # The address applicants write to: replies carry it as Reply-To and Return-Path (so
+    # bounces come back here), and mail from it is never answered. Defaults to username.
+    address: str | None = Field(default=None, pattern=r"^[^@\s<>]+@[^@\s<>]+$")
 
     @model_validator(mode="after")
     def _move_needs_target(self) -> MailboxConfig:
@@ -53,19 +56,24 @@ class MailboxConfig(_Strict):
     def effective_port(self) -> int:
         return self.port or (993 if self.tls == "implicit" else 143)
 
+    @property
+    def reply_address(self) -> str | None:
+        return self.address or (self.username if "@" in self.username else None)
+
     def password(self) -> str:
         """Read the password from the environment at the moment it is needed."""
-        value = os.environ.get(self.password_env)
-        if value is None:
-            raise ConfigError(
-                f"mailboxes.{self.name}.password_env: environment variable "
-                f"{self.password_env} is not set"
-            )
-        return value
+        return _secret(self.password_env, f"mailboxes.{self.name}.password_env")
+
+
+def _secret(variable: str, key: str) -> str:
+    value = os.environ.get(variable)
+    if value is None:
+        raise ConfigError(f"{key}: environment variable {variable} is not set")
+    return value
 
 
 class SmtpConfig(_Strict):
-    """Where replies and digests are sent from (used from issue 6 on)."""
+    """Where replies and digests are sent from."""
 
     host: str = Field(min_length=1)
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -75,10 +83,33 @@ class SmtpConfig(_Strict):
     password_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     from_address: str = Field(min_length=3)
     dry_run: bool = False
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    # Temporary failures (4xx, connection refused) are retried after 1, 2, 4... times
+    # retry_seconds, at most max_retry_seconds apart, until max_attempts.
+    retry_seconds: float = Field(default=60.0, gt=0)
+    max_retry_seconds: float = Field(default=6 * 3600.0, gt=0)
+    max_attempts: int = Field(default=10, ge=1)
 
     @property
     def effective_port(self) -> int:
         return self.port or {"implicit": 465, "starttls": 587, "none": 25}[self.tls]
+
+    def password(self) -> str | None:
+        return _secret(self.password_env, "smtp.password_env") if self.password_env else None
+
+
+class RepliesConfig(_Strict):
+    """Acknowledgements to applicants (they need an [smtp] table to be sent)."""
+
+    enabled: bool = True
+    # Loop safety: at most this many replies to one address per window.
+    max_per_sender: int = Field(default=3, ge=0)
+    window_hours: float = Field(default=24.0, gt=0)
+    # A message from the same person about the same posting within this many days is
+    # folded into their application; later, it is a new application flagged duplicate.
+    follow_up_days: int = Field(default=60, ge=0)
+    templates: Path = Path("templates")
+    team: str = Field(default="The recruiting team", min_length=1)
 
 
 class DatabaseConfig(_Strict):
@@ -94,6 +125,7 @@ class Config(_Strict):
     rules: RulesConfig = RulesConfig()
     mailboxes: tuple[MailboxConfig, ...] = ()
     smtp: SmtpConfig | None = None
+    replies: RepliesConfig = RepliesConfig()
     base_dir: Path = Path(".")
 
     def mailbox(self, name: str) -> MailboxConfig:
@@ -107,6 +139,10 @@ class Config(_Strict):
     def rules_dir(self) -> Path:
         """The posting rules; a relative path is relative to the config file."""
         return (self.base_dir / self.rules.dir).resolve()
+
+    @property
+    def templates_dir(self) -> Path:
+        return (self.base_dir / self.replies.templates).resolve()
 
     @property
     def database_url(self) -> str:

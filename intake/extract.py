@@ -142,7 +142,7 @@ def extract(
         period=find_period(cover, msg.date) or find_period(msg.subject, msg.date),
         area=area[0] if area else None,
         eligibility=assess(cover, resume_text, accepted),
-        flags=tuple(_document_flags(documents)),
+        flags=tuple(document_flags(documents)),
     )
 
 
@@ -216,7 +216,7 @@ def _named(attachment: Attachment) -> bool:
     return bool(_RESUME_NAME.search(name) or _COVER_NAME.search(name))
 
 
-def _document_flags(documents: tuple[ExtractedDocument, ...]) -> list[Flag]:
+def document_flags(documents: tuple[ExtractedDocument, ...]) -> list[Flag]:
     return [
         Flag("resume_unreadable", f"{d.filename or 'resume'}: {d.content.error}")
         for d in documents

@@ -107,3 +107,8 @@ def github_links(texts: Iterable[str] = (), urls: Iterable[str] = ()) -> list[st
             seen.add(url.lower())
             unique.append(url)
     return unique
+
+
+def logins(urls: Iterable[str]) -> set[str]:
+    """The GitHub logins (lower-cased) in canonical links: who the links say the person is."""
+    return {url.split("/")[3].lower() for url in urls if url.startswith("https://github.com/")}

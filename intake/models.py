@@ -29,6 +29,8 @@ class RawMessage(SQLModel, table=True):
     status: str = Field(default="stored", index=True, max_length=20)  # processed | failed
     kind: str | None = Field(default=None, max_length=20)
     sender: str | None = Field(default=None, max_length=320)
+    # A follow-up folded into an earlier application points at it.
+    application_id: int | None = Field(default=None, index=True)
     subject: str | None = Field(default=None, sa_column=Column(Text))
     error: str | None = Field(default=None, sa_column=Column(Text))
 
@@ -72,6 +74,7 @@ class Application(SQLModel, table=True):
     )
     needs_sponsorship: bool = False
     status: str = Field(default="received", max_length=30)
+    duplicate_of: int | None = Field(default=None, foreign_key="application.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -101,18 +104,34 @@ class Flag(SQLModel, table=True):
 
 
 class Outbox(SQLModel, table=True):
-    """Replies waiting to be sent; queued in the transaction that stores the application."""
+    """Replies, queued in the transaction that stores what they answer.
+
+    status: pending (to send), sent, dry_run (rendered, never sent), suppressed (a reply
+    was due but loop safety forbade it: `reason` says why), failed (permanent SMTP error
+    or too many attempts), bounced (the applicant's server refused it).
+    """
 
     __table_args__ = (UniqueConstraint("message_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
+    trigger_id: int = Field(foreign_key="rawmessage.id", index=True)
     message_id: str = Field(max_length=998)
-    to_address: str = Field(max_length=320)
+    template: str = Field(max_length=100)
+    to_address: str = Field(default="", index=True, max_length=320)
+    envelope_from: str = Field(default="", max_length=320)  # bounces come back here
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status: str = Field(default="pending", index=True, max_length=20)
+    reason: str | None = Field(default=None, sa_column=Column(Text))
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
     sent_at: datetime | None = None
+
+
+class BouncedAddress(SQLModel, table=True):
+    """An address a reply of ours bounced from: we do not write to it again."""
+
+    address: str = Field(primary_key=True, max_length=320)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

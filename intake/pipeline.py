@@ -11,21 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from intake import store
-from intake.checks import evaluate
+from intake import outbox, store
 from intake.config import Config, MailboxConfig
 from intake.db import make_engine
 from intake.db import session as open_session
 from intake.errors import IntakeError
-from intake.extract import extract
 from intake.mailbox import Mailbox, connect
-from intake.parse import parse_message
-from intake.rules import Posting, for_mailbox, load_all
+from intake.processing import Processor
+from intake.replies import check_templates
+from intake.rules import load_all
 
 log = logging.getLogger(__name__)
 
@@ -40,47 +38,6 @@ class PollStats:
     applications: int = 0
     uidvalidity_reset: bool = False
     error: str | None = None
-
-
-def process(
-    session: Session,
-    raw: store.models.RawMessage,
-    postings: dict[str, Posting],
-    now: datetime,
-    *,
-    timeout: float = 20.0,
-) -> None:
-    """Parse, extract and evaluate one stored message inside a savepoint; failures become data.
-
-    Deadlines are judged against the message's Date (so reprocessing old mail gives the
-    same answer), falling back to `now` when it has none.
-    """
-    try:
-        with session.begin_nested():
-            extraction = extract(parse_message(raw.raw), timeout=timeout)
-            msg = extraction.message
-            if extraction.kind == "application" and not msg.sender_email:
-                raise IntakeError("no sender address")
-            received = (msg.date or now).date()
-            prior = store.history(session, msg.sender_email, raw.id)
-            evaluation = evaluate(extraction, for_mailbox(postings, raw.mailbox), received, prior)
-            store.record(session, raw, extraction, evaluation)
-    except Exception as exc:  # quarantine: the raw message stays, with the reason
-        log.warning("quarantined uid=%s message_id=%s: %s", raw.uid, raw.message_id, exc)
-        raw.status, raw.kind = "failed", None
-        raw.error = f"{type(exc).__name__}: {exc}"[:2000]
-
-
-@dataclass(frozen=True)
-class Processor:
-    """What processing needs besides the message: the posting rules and the clock."""
-
-    postings: dict[str, Posting]
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    timeout: float = 20.0
-
-    def __call__(self, session: Session, raw: store.models.RawMessage) -> None:
-        process(session, raw, self.postings, self.clock(), timeout=self.timeout)
 
 
 def store_batch(
@@ -168,7 +125,7 @@ def poll_all(cfg: Config, names: tuple[str, ...] | None = None) -> list[PollStat
         raise IntakeError(f"{cfg.base_dir}: no [mailboxes.NAME] table in the config")
     for box in boxes:
         box.password()  # fail before any work if a secret is missing
-    processor = Processor(load_all(cfg.rules_dir))
+    processor = processor_for(cfg)
     engine = make_engine(cfg.database_url)
     results = []
     for box in boxes:
@@ -179,7 +136,18 @@ def poll_all(cfg: Config, names: tuple[str, ...] | None = None) -> list[PollStat
                 )
         except IntakeError as exc:
             results.append(PollStats(box.name, error=str(exc)))
+    if cfg.smtp and not cfg.smtp.dry_run:
+        outbox.send_due(engine, cfg.smtp, processor.clock())
     return results
+
+
+def processor_for(cfg: Config) -> Processor:
+    """The rules, reply settings and follow-up window a config asks for, checked now."""
+    postings = load_all(cfg.rules_dir)
+    replies = outbox.ReplySettings.from_config(cfg)
+    if replies:
+        check_templates(replies.templates, postings)
+    return Processor(postings, replies=replies, follow_up_days=cfg.replies.follow_up_days)
 
 
 def _log_progress(stats: PollStats) -> None:

@@ -26,6 +26,8 @@ Item = Literal[
 ]
 Basis = Literal["us_citizen", "green_card", "us_university_enrolled", "nafta_citizen"]
 Status = Literal["complete", "incomplete", "ineligible", "closed", "needs_review"]
+# A reply is chosen per outcome, plus one for a follow-up folded into an application.
+ReplyKey = Literal["complete", "incomplete", "ineligible", "closed", "needs_review", "follow_up"]
 Area = Literal["algorithms", "software_engineering"]
 YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 Phrase = Annotated[str, Field(min_length=2)]
@@ -91,12 +93,13 @@ class Posting(_Strict):
     title: str = Field(min_length=1)
     mailbox: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     source: str | None = None
+    url: str | None = None  # where applicants apply, when that is not by email
     match: Match = Match()
     requires: tuple[Item, ...] = ()
     eligibility: EligibilityPolicy = EligibilityPolicy()
     dates: Dates = Dates()
     outcomes: dict[str, Status] = {}
-    replies: dict[Status, TemplateName] = {}
+    replies: dict[ReplyKey, TemplateName] = {}
     path: Path | None = Field(default=None, exclude=True)
 
 

@@ -7,15 +7,18 @@ transaction, so a batch and its replies land together or not at all.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlmodel import Session, select
+from sqlalchemy import String, cast
+from sqlmodel import Session, or_, select
 
 from intake import models
-from intake.checks import Evaluation, Prior, all_flags
+from intake.checks import Evaluation, Prior, RuleFlag, all_flags
 from intake.extract import Extraction
+from intake.links import logins
 from intake.models import utcnow
 from intake.parse import first_msgid
 
@@ -128,19 +131,31 @@ def application_fields(extraction: Extraction, evaluation: Evaluation) -> dict:
     }
 
 
-def history(session: Session, email: str | None, before_raw_id: int) -> tuple[Prior, ...]:
-    """Earlier applications by the same address, oldest first (for duplicate detection)."""
-    if not email:
-        return ()
+def by_person(
+    session: Session, email: str | None, github: Iterable[str], before_raw_id: int
+) -> list[models.Application]:
+    """Earlier applications by the same person, oldest first: the same (lower-cased)
+    address, or a GitHub link to the same login."""
+    same = [models.Applicant.email == (email or "").lower()]
+    text = cast(models.Application.github, String)
+    for login in sorted(logins(github)):
+        same += [text.ilike(f'%github.com/{login}"%'), text.ilike(f"%github.com/{login}/%")]
     query = (
         select(models.Application)
         .join(models.Applicant)
-        .where(models.Applicant.email == email, models.Application.raw_message_id < before_raw_id)
+        .where(or_(*same), models.Application.raw_message_id < before_raw_id)
         .order_by(models.Application.id)
     )
+    return list(session.exec(query))
+
+
+def history(
+    session: Session, email: str | None, github: Iterable[str], before_raw_id: int
+) -> tuple[Prior, ...]:
+    """Earlier applications by the same person, as the rules see them."""
     return tuple(
         Prior(app.id, app.posting, app.received_at.date() if app.received_at else None)
-        for app in session.exec(query)
+        for app in by_person(session, email, github, before_raw_id)
     )
 
 
@@ -154,6 +169,7 @@ def record(
     """
     msg = extraction.message
     raw.kind, raw.sender, raw.subject = extraction.kind, msg.sender_email, msg.subject
+    raw.application_id = None
     _clear(session, raw.id)
     application = session.exec(
         select(models.Application).where(models.Application.raw_message_id == raw.id)
@@ -164,19 +180,62 @@ def record(
             application = models.Application(
                 applicant_id=applicant.id, raw_message_id=raw.id, mailbox=raw.mailbox
             )
-        for key, value in application_fields(extraction, evaluation).items():
-            setattr(application, key, value)
-        application.updated_at = utcnow()
-        session.add(application)
-        session.flush()
+        update(session, application, extraction, evaluation)
     elif application is not None:
         session.delete(application)
         application = None
     app_id = application.id if application else None
+    add_documents(session, raw.id, app_id, extraction)
+    add_flags(session, raw.id, app_id, all_flags(extraction, evaluation))
+    raw.status, raw.error = "processed", None
+    return application
+
+
+def update(
+    session: Session, app: models.Application, extraction: Extraction, evaluation: Evaluation
+) -> None:
+    for key, value in application_fields(extraction, evaluation).items():
+        setattr(app, key, value)
+    app.updated_at = utcnow()
+    session.add(app)
+    session.flush()
+
+
+def fold(
+    session: Session,
+    raw: models.RawMessage,
+    follow_up: Extraction,
+    app: models.Application,
+    merged: Extraction,
+    evaluation: Evaluation,
+) -> None:
+    """Store a follow-up as part of `app`: its documents join the application, and the
+    application's fields and flags become those of the merged whole."""
+    msg = follow_up.message
+    raw.kind, raw.sender, raw.subject = "follow_up", msg.sender_email, msg.subject
+    raw.application_id = app.id
+    _clear(session, raw.id)
+    mine = session.exec(
+        select(models.Application).where(models.Application.raw_message_id == raw.id)
+    )
+    for stale in mine:  # it was an application of its own before reprocessing
+        session.delete(stale)
+    for row in session.exec(select(models.Flag).where(models.Flag.application_id == app.id)):
+        session.delete(row)
+    session.flush()
+    update(session, app, merged, evaluation)
+    add_documents(session, raw.id, app.id, follow_up)
+    add_flags(session, app.raw_message_id, app.id, all_flags(merged, evaluation))
+    raw.status, raw.error = "processed", None
+
+
+def add_documents(
+    session: Session, raw_id: int, app_id: int | None, extraction: Extraction
+) -> None:
     for doc in extraction.documents:
         session.add(
             models.Document(
-                raw_message_id=raw.id,
+                raw_message_id=raw_id,
                 application_id=app_id,
                 filename=doc.filename,
                 content_type=doc.content_type,
@@ -187,18 +246,19 @@ def record(
                 error=doc.content.error,
             )
         )
-    for flag in all_flags(extraction, evaluation):
+
+
+def add_flags(session: Session, raw_id: int, app_id: int | None, flags: list[RuleFlag]) -> None:
+    for flag in flags:
         session.add(
             models.Flag(
-                raw_message_id=raw.id,
+                raw_message_id=raw_id,
                 application_id=app_id,
                 code=flag.code,
                 message=flag.message,
                 evidence=flag.evidence,
             )
         )
-    raw.status, raw.error = "processed", None
-    return application
 
 
 def outcome(session: Session, raw: models.RawMessage) -> str:

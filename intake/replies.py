@@ -1,0 +1,230 @@
+"""Acknowledgements: whether to reply, which template, and the RFC 3834-correct message.
+
+Pure: the caller supplies what the database knows (earlier replies to this address,
+bouncing addresses). Headers are set here from validated values, never from template
+output, and no applicant-supplied text can inject a header (CR/LF are removed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import cache
+from pathlib import Path
+
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    select_autoescape,
+)
+
+from intake.classify import APPLICATION, FOLLOW_UP
+from intake.errors import ConfigError
+from intake.rules import Posting
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_ROBOT = re.compile(
+    r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|notifications?|"
+    r"auto-?reply|daemon)([+._-].*)?@",
+    re.IGNORECASE,
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@dataclass(frozen=True)
+class ReplyPolicy:
+    """Loop safety knobs (config `[replies]`)."""
+
+    max_per_sender: int = 3
+    window_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    template: str | None  # None: no reply at all (not even recorded)
+    suppressed: str | None = None  # the reason, when a reply was due but must not be sent
+
+
+def decide(
+    kind: str,
+    template: str | None,
+    to: str | None,
+    own_addresses: frozenset[str],
+    bouncing: bool,
+    recent_replies: int,
+    policy: ReplyPolicy,
+) -> Decision:
+    """Reply only to people: never to robots, lists, bounces, ourselves, or too often."""
+    if kind not in (APPLICATION, FOLLOW_UP) or template is None:
+        return Decision(None)
+    reason = None
+    if not to:
+        reason = "no sender address"
+    elif _ROBOT.match(to):
+        reason = f"automatic address {to}"
+    elif to.lower() in own_addresses:
+        reason = f"our own address {to}"
+    elif bouncing:
+        reason = f"{to} bounced an earlier reply"
+    elif recent_replies >= policy.max_per_sender:
+        reason = f"rate limit: {recent_replies} replies to {to} in {policy.window_hours:g} h"
+    return Decision(template, reason)
+
+
+def reply_message_id(application_id: int, template: str, trigger: str, domain: str) -> str:
+    """Deterministic: the same application, outcome and triggering message give the same id,
+    so a crash between sending and recording can only repeat the same reply."""
+    digest = hashlib.sha256(f"{application_id}|{template}|{trigger}".encode()).hexdigest()[:24]
+    return f"<intake.{digest}@{domain}>"
+
+
+@cache
+def environment(directory: Path) -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(directory)),
+        autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(
+    directory: Path, posting: str | None, template: str, context: dict
+) -> tuple[str, str | None]:
+    """(text, html or None) from `<posting>/<template>.txt.j2`, falling back to `default/`."""
+    env = environment(directory)
+    text = env.select_template(_candidates(posting, template, "txt")).render(context)
+    try:
+        page = env.select_template(_candidates(posting, template, "html"))
+    except TemplateNotFound:  # the HTML part is optional
+        return text, None
+    return text, page.render(context)
+
+
+def _candidates(posting: str | None, template: str, part: str) -> list[str]:
+    folders = [posting, "default"] if posting else ["default"]
+    return [f"{folder}/{template}.{part}.j2" for folder in folders]
+
+
+def check_templates(directory: Path, postings: dict[str, Posting]) -> None:
+    """Every template a rules file names exists (for its posting or in default/)."""
+    problems = []
+    for posting in postings.values():
+        for key, name in posting.replies.items():
+            try:
+                environment(directory).select_template(_candidates(posting.id, name, "txt"))
+            except TemplateNotFound:
+                problems.append(
+                    f"{posting.path}: replies.{key}: no template {posting.id}/{name}.txt.j2 "
+                    f"or default/{name}.txt.j2 under {directory}"
+                )
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def clean(value: str | None) -> str:
+    """A header value with every control character (CR, LF...) replaced by a space."""
+    return _CONTROL.sub(" ", value or "").strip()
+
+
+def reply_subject(subject: str) -> str:
+    subject = clean(subject) or "your application"
+    return subject if re.match(r"^\s*re\s*:", subject, re.IGNORECASE) else f"Re: {subject}"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    from_address: str  # "Numenta Careers <careers@numenta.com>"
+    reply_to: str  # the mailbox's address
+    to_name: str | None
+    to_address: str
+    subject: str  # the applicant's subject
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    message_id: str
+    date: datetime
+
+
+def build(envelope: Envelope, text: str, html: str | None) -> bytes:
+    """The reply, with RFC 3834 and threading headers; bytes ready for SMTP."""
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = clean(envelope.from_address)
+    msg["To"] = formataddr((clean(envelope.to_name), clean(envelope.to_address)))
+    msg["Reply-To"] = clean(envelope.reply_to)
+    msg["Subject"] = reply_subject(envelope.subject)
+    msg["Date"] = format_datetime(envelope.date)
+    msg["Message-ID"] = envelope.message_id
+    if envelope.in_reply_to:
+        msg["In-Reply-To"] = clean(envelope.in_reply_to)
+        refs = [*envelope.references, envelope.in_reply_to]
+        msg["References"] = " ".join(dict.fromkeys(clean(r) for r in refs if r))
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg["Precedence"] = "auto_reply"
+    msg.set_content(text)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()
+
+
+def address_of(header_value: str) -> str:
+    return parseaddr(header_value)[1].lower()
+
+
+# What to send, for each flag that makes an application incomplete.
+NEEDED = {
+    "missing_cover_letter": "a cover letter: a few paragraphs on why this position",
+    "missing_resume": "your resume, attached as a PDF or DOCX file",
+    "missing_github": "a link to your GitHub profile (or another public code repository)",
+    "missing_internship_period": "the period of your internship (for example: June-August 2017)",
+    "missing_internship_area": "the area you apply for: Algorithms or Software Engineering",
+    "missing_coursework": "a list of your relevant coursework",
+    "resume_unreadable": "a readable copy of your resume (we could not open the file you sent)",
+    "eligibility_unknown": "a sentence on your eligibility: {accepted}",
+}
+REASONS = {
+    "ineligible": "the position is open only to {accepted}",
+    "after_deadline": "the posting stopped accepting applications before your message arrived",
+    "not_yet_open": "the posting does not accept applications yet",
+    "period_filled": "the internship period you asked for is already filled",
+}
+BASIS_WORDS = {
+    "us_citizen": "US citizens",
+    "green_card": "green card holders",
+    "us_university_enrolled": "students enrolled at a US university",
+    "nafta_citizen": "citizens of Canada or Mexico (NAFTA)",
+}
+
+
+def context(
+    posting: Posting | None,
+    codes: list[str],
+    applicant_name: str | None,
+    resume_filename: str | None,
+    team: str,
+) -> dict:
+    """The variables every template gets, in applicants' words rather than flag codes."""
+    accepted = [BASIS_WORDS[b] for b in posting.eligibility.accepted] if posting else []
+    words = {
+        "accepted": ", ".join(accepted[:-1])
+        + (" or " if len(accepted) > 1 else "")
+        + (accepted[-1] if accepted else "")
+    }
+    return {
+        "applicant_name": clean(applicant_name) or "applicant",
+        "posting_title": posting.title if posting else None,
+        "posting_url": posting.url if posting else None,
+        "resume_filename": resume_filename,
+        "missing": [NEEDED[c].format(**words) for c in dict.fromkeys(codes) if c in NEEDED],
+        "reasons": [REASONS[c].format(**words) for c in dict.fromkeys(codes) if c in REASONS],
+        "team": team,
+    }
