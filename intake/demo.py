@@ -2,8 +2,8 @@
 
 `intake demo` starts pymap (a pure-Python IMAP server) and an aiosmtpd sink on free
 loopback ports, APPENDs `data/sample/<folder>/*.eml` into `careers` and `interns`,
-writes a throwaway config, polls twice (the second poll must store nothing) and
-prints what was stored.
+writes a throwaway config, polls twice (the second poll must store nothing), prints
+what was stored, then the acknowledgements the SMTP sink received.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 from rich.console import Console
@@ -20,6 +22,7 @@ from intake.db import make_engine
 from intake.db import session as open_session
 from intake.errors import IntakeError
 from intake.pipeline import poll_all
+from intake.replies import DEFAULT_TEMPLATES as TEMPLATES
 from intake.rules import DEFAULT_DIR
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
@@ -32,14 +35,15 @@ def demo_config(tmp: Path, imap_port: int, username: str, smtp_port: int) -> str
     boxes = "\n".join(
         f'[mailboxes.{name}]\nhost = "127.0.0.1"\nport = {imap_port}\ntls = "none"\n'
         f'username = "{username}"\npassword_env = "{PASSWORD_ENV}"\nfolder = "{name}"\n'
-        f"batch_size = 5\n"
+        f'batch_size = 5\naddress = "{name}@numenta.com"\n'
         for name in FOLDERS
     )
     return (
         f'[database]\nurl = "sqlite:///{tmp / "intake.db"}"\n\n'
         f'[rules]\ndir = "{DEFAULT_DIR}"\n\n{boxes}\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\ntls = "none"\n'
-        f'from_address = "Numenta Careers <careers@numenta.com>"\n'
+        f'from_address = "Numenta Recruiting <careers@numenta.com>"\n\n'
+        f'[replies]\ntemplates = "{TEMPLATES}"\nteam = "The Numenta recruiting team"\n'
     )
 
 
@@ -69,6 +73,7 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> None:
         console.print("Polling again: everything is already stored, so nothing is new.")
         print_stats(poll_all(cfg))
         print_applications(cfg, console)
+        print_replies(smtp.messages, console)
     if keep:
         console.print(f"database and config kept in {tmp}")
     else:
@@ -82,6 +87,8 @@ def print_applications(cfg: config.Config, console: Console) -> None:
     console.print(f"\n[bold]{len(rows)} messages stored[/bold]")
     for row in rows:
         label = f"application #{row['application_id']}" if row["application_id"] else row["kind"]
+        if row["folded_into"]:
+            label += f" (added to application #{row['folded_into']})"
         console.print(
             f"\n[bold]{row['mailbox']}[/bold] uid {row['uid']}  {label or row['status']}  "
             f"{row['sender'] or '?'}",
@@ -110,3 +117,23 @@ def print_applications(cfg: config.Config, console: Console) -> None:
             console.print(f"  flags: {' '.join(row['flags'])}", highlight=False)
         if row["error"]:
             console.print(f"  quarantined: {row['error']}", highlight=False)
+
+
+def print_replies(received: list, console: Console) -> None:
+    """The acknowledgements as the applicants get them: headers that matter, then the text."""
+    console.print(
+        f"\n[bold]{len(received)} acknowledgements sent (captured by the SMTP sink)[/bold]"
+    )
+    for mail in received:
+        msg = message_from_bytes(mail.data, policy=default)
+        console.print(
+            f"\n[bold]To: {msg['To']}[/bold]\n  Subject: {msg['Subject']}\n"
+            f"  In-Reply-To: {msg['In-Reply-To']}  Auto-Submitted: {msg['Auto-Submitted']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        body = msg.get_body(preferencelist=("plain",))
+        text = body.get_content() if body else ""
+        console.print(
+            "  | " + "\n  | ".join(text.strip().splitlines()), highlight=False, soft_wrap=True
+        )

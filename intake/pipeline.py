@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -169,8 +169,10 @@ def reprocess(
     """Re-run extraction and rules over stored raw messages, oldest first, after a rule change.
 
     With `posting`, only messages from the mailbox that posting belongs to. Each message is
-    committed on its own, so an interruption loses nothing. Returns counts of outcomes.
+    committed on its own, so an interruption loses nothing. It never queues replies:
+    applicants are answered once, when their mail arrives. Returns counts of outcomes.
     """
+    processor = replace(processor, replies=None)
     query = select(store.models.RawMessage.id).order_by(store.models.RawMessage.id)
     if posting:
         if posting not in processor.postings:

@@ -117,6 +117,8 @@ def _candidates(posting: str | None, template: str, part: str) -> list[str]:
 
 def check_templates(directory: Path, postings: dict[str, Posting]) -> None:
     """Every template a rules file names exists (for its posting or in default/)."""
+    if not directory.is_dir():
+        raise ConfigError(f"replies.templates: {directory}: templates directory not found")
     problems = []
     for posting in postings.values():
         for key, name in posting.replies.items():

@@ -116,6 +116,13 @@ class ReceivedMail:
 class _Collector:
     messages: list[ReceivedMail] = field(default_factory=list)
     lock: threading.Condition = field(default_factory=threading.Condition)
+    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> SMTP reply
+
+    async def handle_RCPT(self, _server, _session, envelope, address, _options) -> str:
+        if reply := self.refuse.get(address.lower()):
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, _server, _session, envelope) -> str:
         with self.lock:
@@ -145,6 +152,11 @@ class SmtpSink:
     def clear(self) -> None:
         with self._collector.lock:
             self._collector.messages.clear()
+            self._collector.refuse.clear()
+
+    def refuse(self, address: str, reply: str = "550 5.1.1 no such user") -> None:
+        """Answer RCPT TO for `address` with `reply` (a 4xx or 5xx line) from now on."""
+        self._collector.refuse[address.lower()] = reply
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
         with self._collector.lock:

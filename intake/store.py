@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
@@ -115,7 +116,7 @@ def application_fields(extraction: Extraction, evaluation: Evaluation) -> dict:
     msg, period, eligibility = extraction.message, extraction.period, extraction.eligibility
     return {
         "subject": msg.subject,
-        "received_at": msg.date,
+        "received_at": msg.date.astimezone(UTC) if msg.date else None,
         "cover_letter": extraction.cover_letter,
         "github": list(extraction.github),
         "period_text": period.text if period else None,
@@ -297,6 +298,7 @@ def summary(session: Session) -> list[dict]:
                 "sender": raw.sender,
                 "subject": raw.subject,
                 "application_id": app.id if app else None,
+                "folded_into": raw.application_id,
                 "posting": app.posting if app else None,
                 "app_status": app.status if app else None,
                 "documents": [(d.filename, d.role, len(d.text or ""), d.error) for d in docs],

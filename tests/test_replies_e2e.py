@@ -1,0 +1,355 @@
+"""Acknowledgements end to end: real IMAP server in, pipeline, outbox, aiosmtpd sink out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from intake import config, outbox
+from intake.db import make_engine
+from intake.db import session as open_session
+from intake.models import Application, BouncedAddress, Flag, Outbox, RawMessage
+from intake.pipeline import poll_all, processor_for, reprocess
+from intake.replies import DEFAULT_TEMPLATES
+from intake.rules import DEFAULT_DIR
+from intake.sandbox import append_messages, free_port
+
+PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
+SAMPLES = Path(__file__).parent.parent / "data" / "sample" / "careers"
+LETTER = (
+    "Dear Numenta team,\n\nI would like to apply for the Machine Learning Engineer opening. "
+    "I have five years of experience with Python and C++, most recently building forecasting "
+    "models for energy grids, and I read every HTM paper I could find.\n\n"
+    "My code: https://github.com/{login}\n\nBest regards,\n{name}\n"
+)
+
+
+def resume_pdf() -> bytes:
+    """The real PDF resume attached to a sample follow-up."""
+    sample = message_from_bytes(
+        (SAMPLES / "04-marta-kowalska-resume.eml").read_bytes(), policy=default
+    )
+    return next(part for part in sample.iter_attachments()).get_content()
+
+
+def mail(
+    sender: str,
+    subject: str,
+    body: str,
+    *,
+    n: int = 1,
+    date: datetime | None = None,
+    resume: bool = False,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "careers@numenta.com"
+    msg["Subject"] = subject
+    msg["Date"] = (date or datetime(2018, 1, 22, 18, tzinfo=UTC)).strftime(
+        "%a, %d %b %Y %H:%M:%S +0000"
+    )
+    msg["Message-ID"] = f"<msg-{n}-{abs(hash((sender, subject, body))) % 10**8}@example.org>"
+    for key, value in (headers or {}).items():
+        msg[key] = value
+    msg.set_content(body)
+    if resume:
+        msg.add_attachment(
+            resume_pdf(), maintype="application", subtype="pdf", filename="resume.pdf"
+        )
+    return msg.as_bytes()
+
+
+def application(
+    name: str, address: str, *, login: str | None = None, resume: bool = True, **kwargs
+) -> bytes:
+    body = LETTER.format(login=login or name.split()[0].lower(), name=name)
+    return mail(
+        f"{name} <{address}>",
+        "Application: Machine Learning Engineer",
+        body,
+        resume=resume,
+        **kwargs,
+    )
+
+
+def make_config(tmp_path, imap_server, folder, smtp_port: int, **smtp) -> config.Config:
+    account = imap_server.account
+    data = {
+        "database": {"url": f"sqlite:///{tmp_path / 'intake.db'}"},
+        "rules": {"dir": str(DEFAULT_DIR)},
+        "replies": {"templates": str(DEFAULT_TEMPLATES)},
+        "mailboxes": {
+            "careers": {
+                "host": account.host,
+                "port": account.port,
+                "tls": "none",
+                "username": account.username,
+                "password_env": PASSWORD_ENV,
+                "folder": folder,
+                "address": "careers@numenta.com",
+            }
+        },
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "tls": "none",
+            "from_address": "Numenta Careers <careers@numenta.com>",
+            **smtp,
+        },
+    }
+    return config.from_dict(data, tmp_path / "config.toml")
+
+
+@pytest.fixture
+def setup(tmp_path, imap_server, imap_folder, smtp, monkeypatch):
+    monkeypatch.setenv(PASSWORD_ENV, imap_server.account.password)
+
+    def run(*raws: bytes, **smtp_options) -> config.Config:
+        cfg = make_config(tmp_path, imap_server, imap_folder, smtp.port, **smtp_options)
+        if raws:
+            append_messages(imap_server.account, imap_folder, raws)
+        poll_all(cfg)
+        return cfg
+
+    return run
+
+
+def rows(cfg: config.Config, model, *where):
+    with open_session(make_engine(cfg.database_url)) as session:
+        return list(session.exec(select(model).where(*where)))
+
+
+def text_of(raw: bytes) -> str:
+    return message_from_bytes(raw, policy=default).get_body(("plain",)).get_content()
+
+
+def test_missing_resume_is_named_and_the_reply_with_it_completes_the_application(setup, smtp):
+    setup(application("Marta Kowalska", "marta@example.org", resume=False))
+    [ack] = smtp.wait_for(1)
+    reply = message_from_bytes(ack.data, policy=default)
+    assert ack.rcpt_tos == ["marta@example.org"]
+    assert ack.mail_from == "careers@numenta.com"  # bounces come back to the mailbox
+    assert "your resume, attached as a PDF or DOCX file" in text_of(ack.data)
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert reply["X-Auto-Response-Suppress"] == "All"
+    assert reply["Reply-To"] == "careers@numenta.com"
+    assert reply["Subject"] == "Re: Application: Machine Learning Engineer"
+    assert reply["In-Reply-To"].startswith("<msg-1-")
+    assert reply["References"] == reply["In-Reply-To"]
+
+    answer = mail(
+        "Marta Kowalska <marta@example.org>",
+        reply["Subject"],
+        "Sorry, I forgot to attach my resume. Here it is.\n\nMarta",
+        n=2,
+        resume=True,
+        headers={
+            "In-Reply-To": reply["Message-ID"],
+            "References": f"{reply['In-Reply-To']} {reply['Message-ID']}",
+        },
+    )
+    cfg = setup(answer)
+    [_, follow_up] = smtp.wait_for(2)
+    assert "Your application is now complete" in text_of(follow_up.data)
+    assert message_from_bytes(follow_up.data)["In-Reply-To"] != reply["Message-ID"]
+    [app] = rows(cfg, Application)
+    assert app.status == "complete"
+    raws = rows(cfg, RawMessage)
+    assert [(r.kind, r.application_id) for r in raws] == [
+        ("application", None),
+        ("follow_up", app.id),
+    ]
+    assert not rows(cfg, Flag, Flag.application_id == app.id)
+
+
+def test_robots_lists_and_bounces_get_nothing(setup, smtp):
+    ooo = mail(
+        "Laura Chen <laura@example.com>",
+        "Automatic reply: Your application",
+        "I am out of the office until Monday.",
+        n=1,
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    bounce = (SAMPLES.parent / "interns" / "11-bounce.eml").read_bytes()
+    listed = mail(
+        "Dev List <dev@lists.example.org>",
+        "Machine Learning Engineer opening?",
+        LETTER.format(login="dev", name="list"),
+        n=3,
+        headers={"List-Id": "<dev.lists.example.org>", "Precedence": "list"},
+    )
+    robot = application("Jobs Robot", "noreply@jobs.example.com", n=4)
+    own = application("Careers", "careers@numenta.com", n=5)
+    cfg = setup(ooo, bounce, listed, robot, own)
+    assert smtp.messages == []
+    kinds = sorted((r.kind or "") for r in rows(cfg, RawMessage))
+    assert kinds == ["application", "application", "auto_reply", "bounce", "other"]
+    reasons = sorted(r.reason for r in rows(cfg, Outbox))
+    assert reasons == [
+        "automatic address noreply@jobs.example.com",
+        "our own address careers@numenta.com",
+    ]
+    assert {r.status for r in rows(cfg, Outbox)} == {"suppressed"}
+
+
+def test_sender_rate_limit_holds(setup, smtp):
+    subjects = [
+        "Machine Learning Engineer",
+        "ML Engineer role",
+        "Scientist position",
+        "Machine learning again",
+        "ML engineer, once more",
+    ]
+    raws = [
+        mail(
+            "Sam Spammy <sam@example.org>",
+            s,
+            LETTER.format(login="sam", name="Sam"),
+            n=i,
+            resume=True,
+        )
+        for i, s in enumerate(subjects)
+    ]
+    cfg = setup(*raws)
+    assert len(smtp.wait_for(3)) == 3
+    statuses = [(r.status, r.reason) for r in rows(cfg, Outbox)]
+    assert statuses[:3] == [("sent", None)] * 3
+    assert statuses[3:] == [("suppressed", "rate limit: 3 replies to sam@example.org in 24 h")] * 2
+    assert len(smtp.messages) == 3
+
+
+def test_smtp_down_then_up_sends_each_reply_exactly_once(setup, smtp):
+    dead = free_port()
+    cfg = setup(
+        application("Ana One", "ana@example.org", n=1),
+        application("Ben Two", "ben@example.org", n=2),
+        port=dead,
+    )
+    pending = rows(cfg, Outbox)
+    assert [(r.status, r.attempts) for r in pending] == [("pending", 1)] * 2
+    assert "cannot connect" in pending[0].reason
+    engine = make_engine(cfg.database_url)
+    live = cfg.smtp.model_copy(update={"port": smtp.port})
+    now = datetime.now(UTC)
+    assert outbox.send_due(engine, live, now).sent == 0  # not due before the backoff
+    later = now + timedelta(seconds=cfg.smtp.retry_seconds + 1)
+    assert outbox.send_due(engine, live, later).sent == 2
+    assert outbox.send_due(engine, live, later + timedelta(hours=1)).sent == 0
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == ["ana@example.org", "ben@example.org"]
+    assert {r.status for r in rows(cfg, Outbox)} == {"sent"}
+
+
+def test_crash_between_send_and_record_resends_the_same_message(setup, smtp):
+    cfg = setup(application("Ana One", "ana@example.org"), dry_run=True)
+    engine = make_engine(cfg.database_url)
+    with open_session(engine) as session:
+        row = session.exec(select(Outbox)).one()
+        assert row.status == "dry_run" and smtp.messages == []
+        row.status = "pending"
+        session.add(row)
+        session.commit()
+
+    def crash(_row):
+        raise KeyboardInterrupt  # the process dies after SMTP accepted the message
+
+    with pytest.raises(KeyboardInterrupt):
+        outbox.send_due(engine, cfg.smtp, datetime.now(UTC), after_send=crash)
+    assert outbox.send_due(engine, cfg.smtp, datetime.now(UTC)).sent == 1
+    first, second = smtp.wait_for(2)
+    assert first.data == second.data  # the same bytes, the same Message-ID: a duplicate at worst
+    assert rows(cfg, Outbox)[0].status == "sent"
+
+
+def test_permanent_refusal_fails_the_row_and_temporary_is_retried(setup, smtp):
+    smtp.refuse("gone@example.org", "550 5.1.1 mailbox unavailable")
+    smtp.refuse("busy@example.org", "451 4.3.0 try again later")
+    cfg = setup(
+        application("Gone", "gone@example.org", n=1), application("Busy", "busy@example.org", n=2)
+    )
+    gone, busy = rows(cfg, Outbox)
+    assert (gone.status, gone.reason) == ("failed", "550 5.1.1 mailbox unavailable")
+    assert (busy.status, busy.attempts) == ("pending", 1)
+    assert busy.reason == "451 4.3.0 try again later"
+
+
+def test_a_bounce_of_our_reply_stops_further_replies(setup, smtp):
+    cfg = setup(application("Ana One", "ana@example.org", n=1))
+    [ack] = smtp.wait_for(1)
+    ours = message_from_bytes(ack.data)["Message-ID"]
+    report = dsn("ana@example.org", ack.data)
+    second = application(
+        "Ana One", "ana@example.org", n=2, date=datetime(2018, 6, 1, tzinfo=UTC)
+    )  # beyond the follow-up window
+    cfg = setup(report, second)
+    assert [b.address for b in rows(cfg, BouncedAddress)] == ["ana@example.org"]
+    first_row, second_row = rows(cfg, Outbox)
+    assert (first_row.message_id, first_row.status) == (ours, "bounced")
+    assert second_row.status == "suppressed"
+    assert second_row.reason == "ana@example.org bounced an earlier reply"
+    assert len(smtp.messages) == 1
+
+
+def dsn(recipient: str, original: bytes) -> bytes:
+    """An RFC 3464 delivery report, as Postfix writes one."""
+    headers = original.split(b"\n\n", 1)[0].decode()
+    return (
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
+        "To: careers@numenta.com\nSubject: Undelivered Mail Returned to Sender\n"
+        "Date: Tue, 23 Jan 2018 10:00:00 +0000\nMessage-ID: <dsn-1@mx.example.org>\n"
+        "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\nI'm sorry to have to inform you that your message "
+        "could not be delivered.\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        f"Final-Recipient: rfc822; {recipient}\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\n\n"
+        f"--B\nContent-Type: text/rfc822-headers\n\n{headers}\n\n--B--\n"
+    ).encode()
+
+
+def test_same_person_later_is_a_duplicate_and_within_the_window_a_follow_up(setup, smtp):
+    early = application("Ana One", "ana@example.org", n=1, login="ana-codes")
+    # Another address, the same GitHub login, two weeks later: the same person following up.
+    same_login = application(
+        "Ana One",
+        "ana.one@work.example",
+        n=2,
+        login="ana-codes",
+        date=datetime(2018, 2, 5, tzinfo=UTC),
+    )
+    much_later = application(
+        "Ana One", "ana@example.org", n=3, date=datetime(2018, 9, 1, tzinfo=UTC)
+    )
+    cfg = setup(early, same_login, much_later)
+    first, second = rows(cfg, Application)
+    assert second.duplicate_of == first.id
+    assert [f.code for f in rows(cfg, Flag, Flag.application_id == second.id)] == [
+        "duplicate_application"
+    ]
+    assert [r.application_id for r in rows(cfg, RawMessage)] == [None, first.id, None]
+    assert [r.template for r in rows(cfg, Outbox)] == ["received_complete", "follow_up", "received"]
+
+
+def test_reprocessing_and_polling_again_queue_no_second_reply(setup, smtp):
+    cfg = setup(application("Ana One", "ana@example.org", resume=False))
+    smtp.wait_for(1)
+    engine = make_engine(cfg.database_url)
+    reprocess(engine, processor_for(cfg))
+    setup()
+    assert len(rows(cfg, Outbox)) == 1
+    assert len(smtp.messages) == 1
+
+
+def test_dry_run_renders_but_never_sends(setup, smtp):
+    cfg = setup(application("Ana One", "ana@example.org"), dry_run=True)
+    [row] = rows(cfg, Outbox)
+    assert row.status == "dry_run"
+    assert "it is complete" in text_of(row.raw)
+    assert smtp.messages == []
