@@ -1,4 +1,4 @@
-"""Command line: `intake poll --once`, `intake parse FILE.eml`, `intake demo`.
+"""Command line: `intake poll --once`, `intake parse FILE.eml`, `intake outbox`, `intake demo`.
 
 Any IntakeError becomes one line on stderr and exit status 2; anything else is a bug
 and keeps its traceback.
@@ -180,6 +180,7 @@ def rules() -> None:
 @click.pass_context
 def rules_check(ctx: click.Context, rules_path: Path | None) -> None:
     """Validate every rules file; each problem is printed as file:line: message."""
+    from intake.replies import DEFAULT_TEMPLATES, check_templates
     from intake.rules import RulesError, load_all
 
     directory = rules_dir(ctx, rules_path)
@@ -189,7 +190,10 @@ def rules_check(ctx: click.Context, rules_path: Path | None) -> None:
         for problem in exc.problems:
             click.echo(problem, err=True)
         ctx.exit(1)
+    templates = load_config(ctx).templates_dir if Path(ctx.obj).exists() else DEFAULT_TEMPLATES
+    check_templates(templates, postings)
     click.echo(f"{len(postings)} postings OK in {directory}: {', '.join(postings)}")
+    click.echo(f"every reply template they name exists in {templates}")
 
 
 @rules.command("explain")
@@ -236,7 +240,7 @@ def reprocess(ctx: click.Context, posting: str | None) -> None:
     from intake.rules import load_all
 
     cfg = load_config(ctx)
-    processor = Processor(load_all(cfg.rules_dir))
+    processor = Processor(load_all(cfg.rules_dir), follow_up_days=cfg.replies.follow_up_days)
     with Progress(transient=True) as bar:
         task = bar.add_task("reprocessing", total=None)
         counts = run(
@@ -247,6 +251,97 @@ def reprocess(ctx: click.Context, posting: str | None) -> None:
         )
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     click.echo(f"reprocessed {sum(counts.values())} messages: {summary or 'none stored'}")
+
+
+@cli.group()
+def outbox() -> None:
+    """The replies: queued, sent, suppressed (and why), failed."""
+
+
+@outbox.command("list")
+@click.option("--status", help="Only rows with this status (pending, sent, failed...).")
+@click.option("--limit", default=50, show_default=True, help="Newest rows shown.")
+@click.pass_context
+def outbox_list(ctx: click.Context, status: str | None, limit: int) -> None:
+    """One line per reply, newest first."""
+    from sqlmodel import col, select
+
+    from intake.models import Outbox
+
+    query = select(Outbox).order_by(col(Outbox.id).desc()).limit(limit)
+    if status:
+        query = query.where(Outbox.status == status)
+    with database(ctx) as session:
+        found = list(session.exec(query))
+    click.echo(
+        f"{'id':>6}  {'status':<10}  {'to':<32}  {'template':<20}  tries  created           reason"
+    )
+    for row in found:
+        click.echo(
+            f"{row.id:>6}  {row.status:<10}  {row.to_address:<32}  {row.template:<20}  "
+            f"{row.attempts:>5}  {row.created_at:%Y-%m-%d %H:%M}  {row.reason or ''}"
+        )
+
+
+@outbox.command("show")
+@click.argument("row_id", type=int)
+@click.pass_context
+def outbox_show(ctx: click.Context, row_id: int) -> None:
+    """One reply: its status, then the message exactly as it is (or was) sent."""
+    from intake.models import Outbox
+
+    with database(ctx) as session:
+        row = session.get(Outbox, row_id)
+        if row is None:
+            raise IntakeError(f"no outbox row {row_id}")
+        click.echo(
+            f"status: {row.status}{f' ({row.reason})' if row.reason else ''}; "
+            f"attempts: {row.attempts}; envelope from: {row.envelope_from}\n"
+        )
+        click.echo(row.raw.decode("utf-8", "replace"))
+
+
+@outbox.command("send")
+@click.option("--now", "ignore_backoff", is_flag=True, help="Also rows waiting for a retry.")
+@click.pass_context
+def outbox_send(ctx: click.Context, ignore_backoff: bool) -> None:
+    """Send the pending replies that are due."""
+    from datetime import UTC, datetime, timedelta
+
+    from intake.db import make_engine
+    from intake.outbox import send_due
+
+    cfg = load_config(ctx)
+    if cfg.smtp is None or cfg.smtp.dry_run:
+        raise IntakeError("no [smtp] table, or smtp.dry_run = true: nothing can be sent")
+    now = datetime.now(UTC)
+    when = now + timedelta(days=36500) if ignore_backoff else now
+    stats = send_due(make_engine(cfg.database_url), cfg.smtp, when)
+    click.echo(f"sent {stats.sent}, retrying later {stats.retrying}, failed {stats.failed}")
+    if stats.failed or stats.retrying:
+        ctx.exit(1)
+
+
+@outbox.command("retry")
+@click.argument("ids", type=int, nargs=-1)
+@click.pass_context
+def outbox_retry(ctx: click.Context, ids: tuple[int, ...]) -> None:
+    """Queue failed replies again (these ids, or every failed one)."""
+    from datetime import UTC, datetime
+
+    from intake.outbox import retry
+
+    with database(ctx) as session:
+        count = retry(session, list(ids), datetime.now(UTC))
+        session.commit()
+    click.echo(f"{count} replies queued again; `intake outbox send` sends them")
+
+
+def database(ctx: click.Context):
+    from intake.db import make_engine
+    from intake.db import session as open_session
+
+    return open_session(make_engine(load_config(ctx).database_url))
 
 
 @cli.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -23,7 +23,21 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     SQLModel.metadata.create_all(engine)
+    _check_schema(engine, url)
     return engine
+
+
+def _check_schema(engine: Engine, url: str) -> None:
+    """Refuse a database made by an older intake instead of failing mid-poll."""
+    found = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        have = {column["name"] for column in found.get_columns(table.name)}
+        missing = [column.name for column in table.columns if column.name not in have]
+        if missing:
+            raise ConfigError(
+                f"database.url: {url}: table {table.name} lacks {', '.join(missing)}: it was "
+                "created by an older intake; export what you need and start a new database"
+            )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -73,3 +73,21 @@ def make_mail(
         maintype, subtype = mime.split("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return msg.as_bytes()
+
+
+def dsn(recipient: str, original: bytes) -> bytes:
+    """An RFC 3464 delivery report, as Postfix writes one."""
+    headers = original.split(b"\n\n", 1)[0].decode()
+    return (
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
+        "To: careers@numenta.com\nSubject: Undelivered Mail Returned to Sender\n"
+        "Date: Tue, 23 Jan 2018 10:00:00 +0000\nMessage-ID: <dsn-1@mx.example.org>\n"
+        "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\nI'm sorry to have to inform you that your message "
+        "could not be delivered.\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        f"Final-Recipient: rfc822; {recipient}\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\n\n"
+        f"--B\nContent-Type: text/rfc822-headers\n\n{headers}\n\n--B--\n"
+    ).encode()

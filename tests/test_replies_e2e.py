@@ -9,9 +9,11 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlmodel import select
 
 from intake import config, outbox
+from intake.cli import cli
 from intake.db import make_engine
 from intake.db import session as open_session
 from intake.models import Application, BouncedAddress, Flag, Outbox, RawMessage
@@ -19,6 +21,7 @@ from intake.pipeline import poll_all, processor_for, reprocess
 from intake.replies import DEFAULT_TEMPLATES
 from intake.rules import DEFAULT_DIR
 from intake.sandbox import append_messages, free_port
+from tests.builders import dsn
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
 SAMPLES = Path(__file__).parent.parent / "data" / "sample" / "careers"
@@ -80,31 +83,22 @@ def application(
 
 
 def make_config(tmp_path, imap_server, folder, smtp_port: int, **smtp) -> config.Config:
+    """A config file like an operator's, written and loaded the way `intake` loads it."""
     account = imap_server.account
-    data = {
-        "database": {"url": f"sqlite:///{tmp_path / 'intake.db'}"},
-        "rules": {"dir": str(DEFAULT_DIR)},
-        "replies": {"templates": str(DEFAULT_TEMPLATES)},
-        "mailboxes": {
-            "careers": {
-                "host": account.host,
-                "port": account.port,
-                "tls": "none",
-                "username": account.username,
-                "password_env": PASSWORD_ENV,
-                "folder": folder,
-                "address": "careers@numenta.com",
-            }
-        },
-        "smtp": {
-            "host": "127.0.0.1",
-            "port": smtp_port,
-            "tls": "none",
-            "from_address": "Numenta Careers <careers@numenta.com>",
-            **smtp,
-        },
-    }
-    return config.from_dict(data, tmp_path / "config.toml")
+    smtp = {"port": smtp_port, **smtp}
+    extra = "".join(f"{key} = {str(value).lower()}\n" for key, value in smtp.items())
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n'
+        f'[rules]\ndir = "{DEFAULT_DIR}"\n'
+        f'[replies]\ntemplates = "{DEFAULT_TEMPLATES}"\n'
+        f'[mailboxes.careers]\nhost = "{account.host}"\nport = {account.port}\ntls = "none"\n'
+        f'username = "{account.username}"\npassword_env = "{PASSWORD_ENV}"\n'
+        f'folder = "{folder}"\naddress = "careers@numenta.com"\n'
+        f'[smtp]\nhost = "127.0.0.1"\ntls = "none"\n'
+        f'from_address = "Numenta Careers <careers@numenta.com>"\n{extra}'
+    )
+    return config.load(path)
 
 
 @pytest.fixture
@@ -296,24 +290,6 @@ def test_a_bounce_of_our_reply_stops_further_replies(setup, smtp):
     assert len(smtp.messages) == 1
 
 
-def dsn(recipient: str, original: bytes) -> bytes:
-    """An RFC 3464 delivery report, as Postfix writes one."""
-    headers = original.split(b"\n\n", 1)[0].decode()
-    return (
-        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\n"
-        "To: careers@numenta.com\nSubject: Undelivered Mail Returned to Sender\n"
-        "Date: Tue, 23 Jan 2018 10:00:00 +0000\nMessage-ID: <dsn-1@mx.example.org>\n"
-        "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n"
-        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
-        "--B\nContent-Type: text/plain\n\nI'm sorry to have to inform you that your message "
-        "could not be delivered.\n\n"
-        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
-        f"Final-Recipient: rfc822; {recipient}\nAction: failed\nStatus: 5.1.1\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\n\n"
-        f"--B\nContent-Type: text/rfc822-headers\n\n{headers}\n\n--B--\n"
-    ).encode()
-
-
 def test_same_person_later_is_a_duplicate_and_within_the_window_a_follow_up(setup, smtp):
     early = application("Ana One", "ana@example.org", n=1, login="ana-codes")
     # Another address, the same GitHub login, two weeks later: the same person following up.
@@ -353,3 +329,28 @@ def test_dry_run_renders_but_never_sends(setup, smtp):
     assert row.status == "dry_run"
     assert "it is complete" in text_of(row.raw)
     assert smtp.messages == []
+
+
+def test_outbox_commands_list_show_retry_and_send(setup, smtp, tmp_path):
+    smtp.refuse("gone@example.org")
+    cfg = setup(
+        application("Gone Away", "gone@example.org", n=1),
+        application("Ana One", "ana@example.org", n=2, resume=False),
+    )
+    path = str(tmp_path / "config.toml")
+    listing = invoke("--config", path, "outbox", "list")
+    assert "failed" in listing and "550 5.1.1 no such user" in listing and "sent" in listing
+    failed = next(r for r in rows(cfg, Outbox) if r.status == "failed")
+    shown = invoke("--config", path, "outbox", "show", str(failed.id))
+    assert "Auto-Submitted: auto-replied" in shown and "To: Gone Away <gone@example.org>" in shown
+    smtp.clear()  # the address works again
+    assert "1 replies queued again" in invoke("--config", path, "outbox", "retry")
+    assert "sent 1, retrying later 0, failed 0" in invoke("--config", path, "outbox", "send")
+    assert [m.rcpt_tos for m in smtp.messages] == [["gone@example.org"]]
+    assert {r.status for r in rows(cfg, Outbox)} == {"sent"}
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return result.output

@@ -1,0 +1,203 @@
+"""The pure parts of replying: decisions, headers, templates, backoff, bounces, merging."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from intake.config import SmtpConfig
+from intake.errors import ConfigError
+from intake.extract import extract
+from intake.followup import merge
+from intake.outbox import backoff
+from intake.parse import parse_message
+from intake.replies import (
+    DEFAULT_TEMPLATES,
+    Envelope,
+    ReplyPolicy,
+    build,
+    check_templates,
+    context,
+    decide,
+    render,
+    reply_message_id,
+    reply_subject,
+)
+from intake.rules import DEFAULT_DIR, load_all
+from tests.builders import make_mail, make_pdf
+
+POSTINGS = load_all(DEFAULT_DIR)
+SAMPLES = Path(__file__).parent.parent / "data" / "sample"
+OWN = frozenset({"careers@numenta.com"})
+
+
+def envelope(**changes) -> Envelope:
+    values = {
+        "from_address": "Numenta Careers <careers@numenta.com>",
+        "reply_to": "careers@numenta.com",
+        "to_name": "Ada Lovelace",
+        "to_address": "ada@example.org",
+        "subject": "Application",
+        "in_reply_to": "<ada-1@example.org>",
+        "references": ("<thread-0@example.org>",),
+        "message_id": "<intake.0123@numenta.com>",
+        "date": datetime(2018, 1, 22, tzinfo=UTC),
+    }
+    return Envelope(**{**values, **changes})
+
+
+def test_reply_headers_follow_rfc_3834_and_thread():
+    msg = message_from_bytes(build(envelope(), "Thank you.\n", None), policy=default)
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["In-Reply-To"] == "<ada-1@example.org>"
+    assert msg["References"] == "<thread-0@example.org> <ada-1@example.org>"
+    assert msg["Subject"] == "Re: Application"
+    assert msg["Reply-To"] == "careers@numenta.com"
+    assert msg["To"] == "Ada Lovelace <ada@example.org>"
+
+
+@pytest.mark.parametrize("field", ["to_name", "subject"])
+def test_no_header_can_be_injected_through_name_or_subject(field):
+    hostile = "Ada\r\nBcc: victim@example.com\r\nX-Evil: yes"
+    raw = build(envelope(**{field: hostile}), "Thank you.\n", None)
+    msg = message_from_bytes(raw, policy=default)
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert b"\nBcc:" not in raw and b"\nX-Evil:" not in raw
+    assert len(msg.get_all("To")) == 1
+
+
+def test_reply_subject_is_not_re_re():
+    assert reply_subject("RE: Application") == "RE: Application"
+    assert reply_subject("") == "Re: your application"
+    assert reply_subject("Bewerbung\n") == "Re: Bewerbung"
+
+
+def test_message_id_is_deterministic_per_application_outcome_and_trigger():
+    one = reply_message_id(7, "received_complete", "<a@x> 1f", "numenta.com")
+    assert one == reply_message_id(7, "received_complete", "<a@x> 1f", "numenta.com")
+    assert one.startswith("<intake.") and one.endswith("@numenta.com>")
+    assert one != reply_message_id(7, "received_incomplete", "<a@x> 1f", "numenta.com")
+    assert one != reply_message_id(7, "received_complete", "<b@x> 2e", "numenta.com")
+
+
+@pytest.mark.parametrize(
+    ("to", "bouncing", "recent", "reason"),
+    [
+        ("ada@example.org", False, 0, None),
+        ("noreply@jobs.example.com", False, 0, "automatic address noreply@jobs.example.com"),
+        ("No-Reply@example.com", False, 0, "automatic address No-Reply@example.com"),
+        (
+            "mailer-daemon@mx.example.org",
+            False,
+            0,
+            "automatic address mailer-daemon@mx.example.org",
+        ),
+        ("postmaster@example.org", False, 0, "automatic address postmaster@example.org"),
+        ("careers@numenta.com", False, 0, "our own address careers@numenta.com"),
+        ("ada@example.org", True, 0, "ada@example.org bounced an earlier reply"),
+        ("ada@example.org", False, 3, "rate limit: 3 replies to ada@example.org in 24 h"),
+        ("", False, 0, "no sender address"),
+    ],
+)
+def test_decide_suppresses_with_a_reason(to, bouncing, recent, reason):
+    decision = decide("application", "received", to, OWN, bouncing, recent, ReplyPolicy())
+    assert (decision.template, decision.suppressed) == ("received", reason)
+
+
+@pytest.mark.parametrize("kind", ["auto_reply", "bounce", "other"])
+def test_no_reply_at_all_to_robots_and_lists(kind):
+    assert (
+        decide(kind, "received", "ada@example.org", OWN, False, 0, ReplyPolicy()).template is None
+    )
+
+
+def test_posting_template_overrides_default_and_html_is_escaped():
+    values = context(
+        POSTINGS["numenta-internship-program"],
+        ["period_filled"],
+        "<script>alert(1)</script>",
+        None,
+        "Team",
+    )
+    text, html = render(DEFAULT_TEMPLATES, "numenta-internship-program", "closed", values)
+    assert "Summer 2017" in text  # numenta-internship-program/closed.txt.j2, not the default
+    assert html is None  # no HTML part for this one
+    values = context(
+        POSTINGS["numenta-ml-engineer"],
+        ["missing_resume"],
+        "<script>alert(1)</script>",
+        None,
+        "Team",
+    )
+    text, html = render(DEFAULT_TEMPLATES, "numenta-ml-engineer", "received_incomplete", values)
+    assert "Dear <script>alert(1)</script>," in text  # plain text is not HTML
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "your resume, attached as a PDF or DOCX file" in html
+
+
+def test_context_speaks_to_applicants_not_in_flag_codes():
+    values = context(
+        POSTINGS["numenta-research-internship"],
+        ["missing_internship_period", "eligibility_unknown", "ineligible"],
+        None,
+        None,
+        "Team",
+    )
+    assert values["applicant_name"] == "applicant"
+    assert values["missing"][0].startswith("the period of your internship")
+    assert values["missing"][1].endswith(
+        "students enrolled at a US university, US citizens, green card holders "
+        "or citizens of Canada or Mexico (NAFTA)"
+    )
+    assert values["reasons"] == [
+        "the position is open only to students enrolled at a US university, US citizens, "
+        "green card holders or citizens of Canada or Mexico (NAFTA)"
+    ]
+
+
+def test_every_shipped_template_named_by_the_rules_exists(tmp_path):
+    check_templates(DEFAULT_TEMPLATES, POSTINGS)
+    (tmp_path / "default").mkdir()
+    with pytest.raises(ConfigError, match=r"replies\.complete: no template .*received_complete"):
+        check_templates(tmp_path, {"numenta-ml-engineer": POSTINGS["numenta-ml-engineer"]})
+    with pytest.raises(ConfigError, match="templates directory not found"):
+        check_templates(tmp_path / "none", POSTINGS)
+
+
+def test_backoff_doubles_and_is_capped():
+    smtp = SmtpConfig(host="h", from_address="a@b.c", retry_seconds=60, max_retry_seconds=300)
+    assert [backoff(n, smtp).total_seconds() for n in range(1, 6)] == [60, 120, 240, 300, 300]
+
+
+def test_merge_fills_what_the_first_message_lacked():
+    letter = (
+        "Dear Numenta,\n\nI would like to apply for the Machine Learning Engineer role. "
+        "My code is at https://github.com/ada-codes and I am a US citizen.\n"
+    )
+    first = extract(parse_message(make_mail(letter)))
+    pdf = make_pdf(
+        ["Ada Lovelace", "Experience: Analytical Engine Lab"],
+        link="https://github.com/ada-codes/engine",
+    )
+    second = extract(
+        parse_message(
+            make_mail(
+                "Here is my resume.",
+                subject="Re: Application",
+                message_id="<ada-2@example.org>",
+                attachments=[("resume.pdf", "application/pdf", pdf)],
+            )
+        )
+    )
+    merged = merge([first, second])
+    assert merged.kind == "application"
+    assert merged.message.message_id == "<ada-1@example.org>"
+    assert merged.cover_letter.startswith("Dear Numenta")
+    assert merged.resume.filename == "resume.pdf"
+    assert merged.github == ("https://github.com/ada-codes", "https://github.com/ada-codes/engine")
+    assert merged.eligibility.basis == ("us_citizen",)
