@@ -53,8 +53,10 @@ def main() -> None:
     print(f"  parse + extract (pdfminer isolated): {whole:7.1f} ms")
     print(f"  MIME parse alone:                    {parse_only:7.1f} ms")
     print(f"  pdfminer in-process alone:           {pdfminer:7.1f} ms")
-    print(f"ratio whole/pdfminer: {whole / pdfminer:.2f}  "
-          f"(isolation and the other extractors cost {whole - pdfminer - parse_only:.1f} ms)")
+    print(
+        f"ratio whole/pdfminer: {whole / pdfminer:.2f}  "
+        f"(isolation and the other extractors cost {whole - pdfminer - parse_only:.1f} ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,23 @@ def test_example_config_is_valid():
     assert careers.tls == "implicit" and careers.verify_certificates
     assert careers.after_store == "leave"
     assert cfg.smtp is not None and cfg.smtp.effective_port == 587
+    assert cfg.templates_dir == (Path(__file__).parent.parent / "templates").resolve()
+    assert careers.reply_address == "careers@example.com"
+    assert (cfg.replies.max_per_sender, cfg.replies.follow_up_days) == (3, 60)
+
+
+def test_example_config_templates_cover_the_shipped_rules():
+    from intake.replies import check_templates
+    from intake.rules import load_all
+
+    cfg = config.load(Path(__file__).parent.parent / "config.example.toml")
+    check_templates(cfg.templates_dir, load_all(cfg.rules_dir))
+
+
+def test_reply_address_defaults_to_an_address_username_and_is_validated(tmp_path):
+    assert config.load(write(tmp_path, BOX)).mailbox("careers").reply_address is None
+    with pytest.raises(ConfigError, match=r"mailboxes\.careers\.address: String should match"):
+        config.load(write(tmp_path, BOX + 'address = "not an address"\n'))
 
 
 def test_defaults(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -13,9 +15,11 @@ from intake.db import make_engine
 from intake.db import session as open_session
 from intake.extract import extract
 from intake.mailbox import connect
-from intake.models import RawMessage
+from intake.models import Outbox, RawMessage
+from intake.outbox import ReplySettings
 from intake.parse import parse_message
 from intake.pipeline import Processor, poll_mailbox
+from intake.replies import DEFAULT_TEMPLATES
 from intake.rules import DEFAULT_DIR, load_all
 from intake.sandbox import append_messages
 
@@ -24,7 +28,12 @@ FILES = sorted(
     p for p in CORPUS.rglob("*") if p.is_file() and p.name not in ("LICENSE", "README.md")
 )
 
-PROCESSOR = Processor(load_all(DEFAULT_DIR))
+# Replies rendered (dry run) for every corpus message that routes to a posting, so odd
+# names, subjects and Message-IDs from real clients go through the reply builder too.
+PROCESSOR = Processor(
+    load_all(DEFAULT_DIR),
+    replies=ReplySettings(DEFAULT_TEMPLATES, "Careers <careers@numenta.com>", dry_run=True),
+)
 
 
 def test_corpus_is_present():
@@ -52,7 +61,7 @@ def test_corpus_through_real_imap(imap_server, imap_folder, tmp_path, monkeypatc
     assert len(raws) >= len(FILES) - 1
     append_messages(account, imap_folder, raws)
     box = MailboxConfig(
-        name="corpus",
+        name="careers",
         host=account.host,
         port=account.port,
         tls="none",
@@ -75,3 +84,10 @@ def test_corpus_through_real_imap(imap_server, imap_folder, tmp_path, monkeypatc
         assert row.status == "failed" or row.kind is not None
     bounces = [r for r in rows if r.kind == BOUNCE]
     assert len(bounces) >= 5
+    with open_session(engine) as session:
+        replies = session.exec(select(Outbox)).all()
+    assert replies, "no corpus message was answered: the reply path went untested"
+    for reply in replies:
+        msg = message_from_bytes(reply.raw, policy=default)
+        assert msg["Auto-Submitted"] == "auto-replied"
+        assert len(msg.get_all("To")) == 1 and "\n" not in msg["Subject"]
