@@ -16,6 +16,7 @@ from flufl.bounce import scan_message
 from sqlmodel import Session, col, or_, select
 
 from intake import models
+from intake.logs import event
 
 log = logging.getLogger(__name__)
 _OUR_ID = re.compile(rb"<intake\.[0-9a-f]{24}@[^<>\s]+>")
@@ -60,5 +61,5 @@ def note(session: Session, raw: bytes) -> list[str]:
     for address in marked:
         if session.get(models.BouncedAddress, address) is None:
             session.add(models.BouncedAddress(address=address, reason="a reply bounced"))
-            log.info("address %s bounced: no more replies to it", address)
+            event(log, "address_bounced", address=address)
     return marked

@@ -135,3 +135,27 @@ class BouncedAddress(SQLModel, table=True):
     address: str = Field(primary_key=True, max_length=320)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class MailboxState(SQLModel, table=True):
+    """How the last poll of a mailbox went, for `intake status`."""
+
+    mailbox: str = Field(primary_key=True, max_length=200)
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_error_at: datetime | None = None
+    backlog: int = 0
+
+
+class DigestRun(SQLModel, table=True):
+    """One digest written (and sent): the window it covered, where it went."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    since: datetime
+    until: datetime = Field(index=True)
+    applications: int
+    path: str | None = Field(default=None, sa_column=Column(Text))
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, func, select
 from intake import models
 from intake.config import Config, SmtpConfig
 from intake.db import session as open_session
+from intake.logs import event
 from intake.parse import ParsedMessage
 from intake.replies import Envelope, ReplyPolicy, build, context, decide, render, reply_message_id
 from intake.rules import Posting
@@ -118,13 +119,14 @@ def queue(
     )
     session.add(row)
     session.flush()
-    log.info(
-        "reply %s to=%s template=%s status=%s%s",
-        row.message_id,
-        to,
-        row.template,
-        row.status,
-        f" ({row.reason})" if row.reason else "",
+    event(
+        log,
+        "reply_queued",
+        message_id=row.message_id,
+        to=to,
+        template=row.template,
+        status=row.status,
+        reason=row.reason,
     )
     return row
 
@@ -256,7 +258,7 @@ def _send_one(engine, client, row_id, smtp, now, stats, after_send) -> None:
                 after_send(row)
             row.status, row.sent_at, row.reason = "sent", now, None
             stats.sent += 1
-            log.info("sent %s to=%s", row.message_id, row.to_address)
+            event(log, "reply_sent", message_id=row.message_id, to=row.to_address)
         session.add(row)
         session.commit()
 
@@ -275,16 +277,24 @@ def _failure(
     if 500 <= code < 600 or row.attempts >= smtp.max_attempts:
         row.status = "failed"
         stats.failed += 1
-        log.warning("reply %s to=%s failed: %s", row.message_id, row.to_address, row.reason)
+        event(
+            log,
+            "reply_failed",
+            logging.WARNING,
+            message_id=row.message_id,
+            to=row.to_address,
+            reason=row.reason,
+        )
     else:
         row.next_attempt_at = now + backoff(row.attempts, smtp)
         stats.retrying += 1
-        log.info(
-            "reply %s to=%s retry at %s: %s",
-            row.message_id,
-            row.to_address,
-            row.next_attempt_at,
-            row.reason,
+        event(
+            log,
+            "reply_retry",
+            message_id=row.message_id,
+            to=row.to_address,
+            at=row.next_attempt_at.isoformat(),
+            reason=row.reason,
         )
 
 

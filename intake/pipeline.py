@@ -20,6 +20,7 @@ from intake.config import Config, MailboxConfig
 from intake.db import make_engine
 from intake.db import session as open_session
 from intake.errors import IntakeError
+from intake.logs import event
 from intake.mailbox import Mailbox, connect
 from intake.processing import Processor
 from intake.replies import check_templates
@@ -36,6 +37,7 @@ class PollStats:
     duplicates: int = 0
     failed: int = 0
     applications: int = 0
+    backlog: int = 0  # new messages left for the next poll (max_per_poll, or a stop)
     uidvalidity_reset: bool = False
     error: str | None = None
 
@@ -47,11 +49,17 @@ def store_batch(
     raws: dict[int, bytes],
     stats: PollStats,
     processor: Processor,
-) -> None:
-    """Store and process each message of a batch that is not already stored."""
+    stopping: Callable[[], bool] = lambda: False,
+) -> list[int]:
+    """Store and process each message of a batch that is not already stored, in UID
+    order; returns the UIDs handled (all of them unless `stopping()` became true)."""
+    done = []
     for uid in sorted(raws):
+        if stopping():
+            break
         raw = raws[uid]
         identity = store.identify(raw)
+        done.append(uid)
         if store.find_raw(session, identity) is not None:
             stats.duplicates += 1
             continue
@@ -68,6 +76,7 @@ def store_batch(
         stats.stored += 1
         stats.failed += row.status == "failed"
         stats.applications += row.kind == "application"
+    return done
 
 
 def poll_mailbox(
@@ -78,48 +87,101 @@ def poll_mailbox(
     *,
     after_commit: Callable[[list[int]], None] | None = None,
     progress: Callable[[PollStats], None] | None = None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> PollStats:
     """Fetch and store everything new in one mailbox, up to `max_per_poll` messages.
 
     `after_commit` runs between the batch commit and the checkpoint (tests use it to
-    simulate a crash there); `progress` is called after each batch.
+    simulate a crash there); `progress` is called after each batch. When `stopping()`
+    turns true (SIGTERM), the message in hand is finished, what was handled is committed
+    and checkpointed, and the poll returns.
     """
     stats = PollStats(box.name)
     uidvalidity = mailbox.select()
-    with open_session(engine) as session:
-        checkpoint = store.get_checkpoint(session, box.name)
-    last_uid = 0
-    if checkpoint and checkpoint.uidvalidity == uidvalidity:
-        last_uid = checkpoint.last_uid
-    elif checkpoint:
-        log.warning(
-            "mailbox=%s UIDVALIDITY changed %s -> %s: rescanning the folder",
-            box.name,
-            checkpoint.uidvalidity,
-            uidvalidity,
-        )
-        stats.uidvalidity_reset = True
-    uids = mailbox.uids_after(last_uid)[: box.max_per_poll]
-    for start in range(0, len(uids), box.batch_size):
-        batch = uids[start : start + box.batch_size]
+    uids = mailbox.uids_after(_resume_from(engine, box, uidvalidity, stats))
+    stats.backlog = len(uids)
+    for start in range(0, min(len(uids), box.max_per_poll), box.batch_size):
+        batch = uids[start : min(start + box.batch_size, box.max_per_poll)]
         raws = mailbox.fetch(batch)
         stats.fetched += len(raws)
         with open_session(engine) as session:
-            store_batch(session, box, uidvalidity, raws, stats, processor)
+            done = store_batch(session, box, uidvalidity, raws, stats, processor, stopping)
             session.commit()
         if after_commit:
             after_commit(batch)
-        mailbox.finish(sorted(raws))
-        with open_session(engine) as session:
-            store.save_checkpoint(session, box.name, uidvalidity, batch[-1])
-            session.commit()
+        if done:
+            mailbox.finish(done)
+            # Checkpoint the last UID handled; a UID the server no longer had is skipped.
+            last = batch[-1] if len(done) == len(raws) else done[-1]
+            _checkpoint(engine, box.name, uidvalidity, last)
+            stats.backlog = len(uids) - uids.index(last) - 1
         if progress:
             progress(stats)
+        if stopping():
+            break
+    return stats
+
+
+def _resume_from(engine: Engine, box: MailboxConfig, uidvalidity: int, stats: PollStats) -> int:
+    """The last UID processed, or 0 to rescan when the folder's UIDVALIDITY changed."""
+    with open_session(engine) as session:
+        checkpoint = store.get_checkpoint(session, box.name)
+    if checkpoint is None or checkpoint.uidvalidity == uidvalidity:
+        return checkpoint.last_uid if checkpoint else 0
+    event(
+        log,
+        "uidvalidity_changed",
+        logging.WARNING,
+        mailbox=box.name,
+        old=checkpoint.uidvalidity,
+        new=uidvalidity,
+        action="rescanning the folder",
+    )
+    stats.uidvalidity_reset = True
+    return 0
+
+
+def _checkpoint(engine: Engine, name: str, uidvalidity: int, last_uid: int) -> None:
+    with open_session(engine) as session:
+        store.save_checkpoint(session, name, uidvalidity, last_uid)
+        session.commit()
+
+
+def poll_one(
+    box: MailboxConfig,
+    engine: Engine,
+    processor: Processor,
+    stopping: Callable[[], bool] = lambda: False,
+) -> PollStats:
+    """Connect, poll, and record how it went (for `intake status`); never raises IntakeError."""
+    try:
+        with connect(box) as mailbox:
+            stats = poll_mailbox(
+                box, mailbox, engine, processor, progress=_log_progress, stopping=stopping
+            )
+    except IntakeError as exc:
+        stats = PollStats(box.name, error=str(exc))
+    with open_session(engine) as session:
+        store.record_poll(session, box.name, processor.clock(), stats.error, stats.backlog)
+        session.commit()
+    event(
+        log,
+        "poll",
+        logging.WARNING if stats.error else logging.INFO,
+        mailbox=box.name,
+        fetched=stats.fetched,
+        stored=stats.stored,
+        duplicates=stats.duplicates,
+        failed=stats.failed,
+        backlog=stats.backlog,
+        error=stats.error,
+    )
     return stats
 
 
 def poll_all(cfg: Config, names: tuple[str, ...] | None = None) -> list[PollStats]:
-    """Poll each configured mailbox once; one mailbox's failure does not stop the others."""
+    """Poll each configured mailbox once, then send due replies; one mailbox's failure
+    does not stop the others."""
     boxes = [cfg.mailbox(name) for name in names] if names else list(cfg.mailboxes)
     if not boxes:
         raise IntakeError(f"{cfg.base_dir}: no [mailboxes.NAME] table in the config")
@@ -127,15 +189,7 @@ def poll_all(cfg: Config, names: tuple[str, ...] | None = None) -> list[PollStat
         box.password()  # fail before any work if a secret is missing
     processor = processor_for(cfg)
     engine = make_engine(cfg.database_url)
-    results = []
-    for box in boxes:
-        try:
-            with connect(box) as mailbox:
-                results.append(
-                    poll_mailbox(box, mailbox, engine, processor, progress=_log_progress)
-                )
-        except IntakeError as exc:
-            results.append(PollStats(box.name, error=str(exc)))
+    results = [poll_one(box, engine, processor) for box in boxes]
     if cfg.smtp and not cfg.smtp.dry_run:
         outbox.send_due(engine, cfg.smtp, processor.clock())
     return results
@@ -151,12 +205,14 @@ def processor_for(cfg: Config) -> Processor:
 
 
 def _log_progress(stats: PollStats) -> None:
-    log.info(
-        "mailbox=%s fetched=%d stored=%d failed=%d",
-        stats.mailbox,
-        stats.fetched,
-        stats.stored,
-        stats.failed,
+    event(
+        log,
+        "batch",
+        mailbox=stats.mailbox,
+        fetched=stats.fetched,
+        stored=stats.stored,
+        failed=stats.failed,
+        backlog=stats.backlog,
     )
 
 

@@ -21,6 +21,7 @@ from intake.classify import APPLICATION, BOUNCE, FOLLOW_UP
 from intake.errors import IntakeError
 from intake.extract import Extraction, extract
 from intake.followup import merge, recent_target, thread_target
+from intake.logs import event
 from intake.parse import parse_message
 from intake.rules import Posting, for_mailbox
 
@@ -46,14 +47,20 @@ def process(session: Session, raw: models.RawMessage, proc: Processor) -> None:
     """Parse, extract, fold or record, and queue the reply, in a savepoint; failures
     become data. Deadlines are judged against the message's Date (so reprocessing old
     mail gives the same answer), falling back to the clock when it has none."""
+    where = {"mailbox": raw.mailbox, "uid": raw.uid, "message_id": raw.message_id}
     try:
         with session.begin_nested():
             extraction = extract(parse_message(raw.raw), timeout=proc.timeout)
             _handle(session, raw, extraction, proc, proc.clock())
     except Exception as exc:  # quarantine: the raw message stays, with the reason
-        log.warning("quarantined uid=%s message_id=%s: %s", raw.uid, raw.message_id, exc)
         raw.status, raw.kind = "failed", None
         raw.error = f"{type(exc).__name__}: {exc}"[:2000]
+        event(log, "quarantined", logging.WARNING, **where, reason=raw.error)
+        return
+    app = raw.application_id or store.application_id(session, raw)
+    event(
+        log, "message", **where, kind=raw.kind, outcome=store.outcome(session, raw), application=app
+    )
 
 
 def _handle(

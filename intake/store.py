@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
@@ -97,6 +97,18 @@ def save_checkpoint(session: Session, mailbox: str, uidvalidity: int, last_uid: 
     )
     row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, utcnow()
     session.add(row)
+
+
+def record_poll(
+    session: Session, mailbox: str, now: datetime, error: str | None, backlog: int
+) -> None:
+    state = session.get(models.MailboxState, mailbox) or models.MailboxState(mailbox=mailbox)
+    state.last_poll_at, state.backlog = now, backlog
+    if error:
+        state.last_error, state.last_error_at = error, now
+    else:
+        state.last_success_at = now
+    session.add(state)
 
 
 def applicant_for(session: Session, email: str, name: str | None) -> models.Applicant:
@@ -264,10 +276,20 @@ def add_flags(session: Session, raw_id: int, app_id: int | None, flags: list[Rul
 
 def outcome(session: Session, raw: models.RawMessage) -> str:
     """One word for what a processed message became: its application's status, or its kind."""
-    app = session.exec(
-        select(models.Application).where(models.Application.raw_message_id == raw.id)
-    ).first()
+    app = _owned(session, raw.id)
     return app.status if app else (raw.kind or raw.status)
+
+
+def application_id(session: Session, raw: models.RawMessage) -> int | None:
+    """The application a message made, if it made one."""
+    app = _owned(session, raw.id)
+    return app.id if app else None
+
+
+def _owned(session: Session, raw_id: int) -> models.Application | None:
+    return session.exec(
+        select(models.Application).where(models.Application.raw_message_id == raw_id)
+    ).first()
 
 
 def _clear(session: Session, raw_id: int) -> None:

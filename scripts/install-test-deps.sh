@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Install the real servers the test suite talks to (Debian 12): Dovecot for IMAP.
-# Idempotent: does nothing when they are already there.
+# Install the real programs the test suite talks to (Debian 12): Dovecot for IMAP and
+# Chromium to render the digest. Idempotent: installs only what is missing.
 set -euo pipefail
 
-if command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]; then
-  echo "install-test-deps: dovecot present"
+missing=()
+command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-test-deps: dovecot and chromium present"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-test-deps: dovecot is missing and only root can apt-get install dovecot-imapd" >&2
+  echo "install-test-deps: missing ${missing[*]}; only root can apt-get install them" >&2
   [ -n "${CI:-}" ] && exit 1
-  echo "install-test-deps: the Dovecot tests will be skipped (pymap tests still run)" >&2
+  echo "install-test-deps: the tests needing them will be skipped" >&2
   exit 0
 fi
-echo "install-test-deps: installing dovecot-imapd"
+echo "install-test-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
-echo "install-test-deps: $(dovecot --version | head -1)"
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-test-deps: $(dovecot --version | head -1); $(chromium --version)"

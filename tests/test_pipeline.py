@@ -99,8 +99,28 @@ def test_incremental_poll_fetches_only_new_uids(imap_server, box, engine):
 def test_max_per_poll_caps_one_poll(imap_server, box, engine):
     box = box.model_copy(update={"max_per_poll": 4})
     append_messages(imap_server.account, box.folder, [message(n) for n in range(6)])
-    assert poll(box, engine).stored == 4
-    assert poll(box, engine).stored == 2
+    first = poll(box, engine)
+    assert (first.stored, first.backlog) == (4, 2)
+    second = poll(box, engine)
+    assert (second.stored, second.backlog) == (2, 0)
+
+
+def test_a_stop_finishes_the_message_in_hand_and_checkpoints_it(imap_server, box, engine):
+    """SIGTERM in the middle of a batch: what was handled is committed and checkpointed."""
+    append_messages(imap_server.account, box.folder, [message(n) for n in range(7)])
+    handled = []
+
+    def stopping() -> bool:
+        handled.append(1)
+        return len(handled) > 2  # asked before each message: stop after the second
+
+    stats = poll(box, engine, stopping=stopping)
+    assert (stats.stored, stats.backlog) == (2, 5)
+    with open_session(engine) as session:
+        stored = session.exec(select(RawMessage.uid).order_by(RawMessage.uid)).all()
+        assert session.get(Checkpoint, "careers").last_uid == stored[-1]
+    assert poll(box, engine).stored == 5
+    assert count(engine, RawMessage) == 7
 
 
 def test_new_uidvalidity_rescans_without_storing_twice(imap_server, box, engine):
