@@ -11,6 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -45,6 +46,12 @@ class MailboxConfig(_Strict):
     # The address applicants write to: replies carry it as Reply-To and Return-Path (so
     # bounces come back here), and mail from it is never answered. Defaults to username.
     address: str | None = Field(default=None, pattern=r"^[^@\s<>]+@[^@\s<>]+$")
+    # `intake run`: poll every poll_seconds; with idle = true also wait in IMAP IDLE and
+    # poll as soon as the server reports new mail, re-issuing IDLE every idle_seconds
+    # (servers may drop an IDLE after 30 minutes, NAT boxes sooner).
+    poll_seconds: float = Field(default=300.0, ge=1)
+    idle: bool = False
+    idle_seconds: float = Field(default=600.0, ge=1, le=1740)
 
     @model_validator(mode="after")
     def _move_needs_target(self) -> MailboxConfig:
@@ -120,12 +127,45 @@ class RulesConfig(_Strict):
     dir: Path = Path("rules")
 
 
+class DaemonConfig(_Strict):
+    """`intake run`: how often the outbox is tried (replies also go right after a poll)."""
+
+    send_seconds: float = Field(default=60.0, ge=1)
+
+
+class DigestConfig(_Strict):
+    """The recruiters' digest: when, in which time zone, to whom, and where it is kept."""
+
+    schedule: str | None = "0 8 * * 1-5"  # cron: minute hour day month weekday; None: never
+    timezone: str = "UTC"
+    recipients: tuple[Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")], ...] = ()
+    dir: Path = Path("data/digests")
+    excerpt_chars: int = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _valid_schedule(self) -> DigestConfig:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r} (try Europe/Berlin)") from None
+        if self.schedule is not None:
+            try:
+                CronTrigger.from_crontab(self.schedule, timezone=zone)
+            except ValueError as exc:
+                raise ValueError(f"schedule {self.schedule!r}: {exc}") from None
+        return self
+
+
 class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     rules: RulesConfig = RulesConfig()
     mailboxes: tuple[MailboxConfig, ...] = ()
     smtp: SmtpConfig | None = None
     replies: RepliesConfig = RepliesConfig()
+    daemon: DaemonConfig = DaemonConfig()
+    digest: DigestConfig = DigestConfig()
     base_dir: Path = Path(".")
 
     def mailbox(self, name: str) -> MailboxConfig:
@@ -139,6 +179,10 @@ class Config(_Strict):
     def rules_dir(self) -> Path:
         """The posting rules; a relative path is relative to the config file."""
         return (self.base_dir / self.rules.dir).resolve()
+
+    @property
+    def digest_dir(self) -> Path:
+        return (self.base_dir / self.digest.dir).resolve()
 
     @property
     def templates_dir(self) -> Path:
@@ -196,6 +240,6 @@ def _describe(exc: ValidationError, data: dict) -> str:
         message = "unknown key"
     elif err["type"] == "missing":
         message = "required key is missing"
-    elif "input" in err and err["type"] not in ("model_type", "dict_type"):
+    elif "input" in err and not isinstance(err["input"], dict) and err["type"] != "model_type":
         message += f" (got {err['input']!r})"
     return f"{key}: {message}"

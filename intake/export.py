@@ -1,0 +1,194 @@
+"""Applications as plain rows: the JSON export (same field names as `intake parse --json`),
+the CSV export (one row per application), and the digest's input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, func, select
+
+from intake import models
+
+CSV_FIELDS = (
+    "application_id",
+    "posting",
+    "status",
+    "name",
+    "email",
+    "subject",
+    "date",
+    "period_text",
+    "period_start",
+    "period_end",
+    "area",
+    "eligibility",
+    "eligibility_basis",
+    "eligibility_evidence",
+    "needs_sponsorship",
+    "github",
+    "resume_filename",
+    "flags",
+    "duplicate_of",
+    "follow_ups",
+    "cover_letter",
+)
+
+
+def application_rows(
+    session: Session,
+    since: datetime | None = None,
+    posting: str | None = None,
+) -> list[dict]:
+    """Every application (changed since `since`, for `posting`), oldest first."""
+    query = (
+        select(models.Application, models.Applicant, models.RawMessage.message_id)
+        .join(models.Applicant)
+        .join(models.RawMessage, models.RawMessage.id == models.Application.raw_message_id)
+        .order_by(models.Application.id)
+    )
+    if since:
+        query = query.where(models.Application.updated_at >= since)
+    if posting:
+        query = query.where(models.Application.posting == posting)
+    found = list(session.exec(query))
+    ids = [app.id for app, _, _ in found]
+    flags, documents, follow_ups = _by_application(session, ids)
+    return [
+        _row(app, person, message_id, flags[app.id], documents[app.id], follow_ups.get(app.id, 0))
+        for app, person, message_id in found
+    ]
+
+
+def _by_application(session: Session, ids: list[int]):
+    """Flags, documents and follow-up counts of many applications in three queries."""
+    flags: dict[int, list[models.Flag]] = defaultdict(list)
+    documents: dict[int, list[models.Document]] = defaultdict(list)
+    for flag in session.exec(select(models.Flag).where(col(models.Flag.application_id).in_(ids))):
+        flags[flag.application_id].append(flag)
+    query = select(models.Document).where(col(models.Document.application_id).in_(ids))
+    for doc in session.exec(query):
+        documents[doc.application_id].append(doc)
+    counts = session.exec(
+        select(models.RawMessage.application_id, func.count())
+        .where(col(models.RawMessage.application_id).in_(ids))
+        .group_by(models.RawMessage.application_id)
+    )
+    return flags, documents, dict(counts.all())
+
+
+def _row(
+    app: models.Application,
+    person: models.Applicant,
+    message_id: str | None,
+    flags: list[models.Flag],
+    documents: list[models.Document],
+    follow_ups: int,
+) -> dict:
+    resume = next((d for d in reversed(documents) if d.role == "resume" and not d.error), None)
+    resume = resume or next((d for d in documents if d.role == "resume"), None)
+    period = None
+    if app.period_start:
+        period = {"text": app.period_text, "start": app.period_start, "end": app.period_end}
+    return {
+        "application_id": app.id,
+        "kind": "application",
+        "mailbox": app.mailbox,
+        "posting": app.posting,
+        "status": app.status,
+        "message_id": message_id,
+        "sender": {"name": person.name, "email": person.email},
+        "subject": app.subject,
+        "date": _iso(app.received_at),
+        "github": list(app.github),
+        "internship_period": period,
+        "internship_area": app.area,
+        "eligibility": {
+            "status": app.eligibility,
+            "basis": list(app.eligibility_basis),
+            "evidence": list(app.eligibility_evidence),
+        },
+        "needs_sponsorship": app.needs_sponsorship,
+        "resume": resume
+        and {
+            "filename": resume.filename,
+            "content_type": resume.content_type,
+            "text": resume.text or "",
+        },
+        "cover_letter": app.cover_letter,
+        "attachments": [
+            {
+                "filename": d.filename,
+                "content_type": d.content_type,
+                "size": d.size,
+                "role": d.role,
+                "error": d.error,
+            }
+            for d in documents
+        ],
+        "flags": [{"code": f.code, "message": f.message, "evidence": f.evidence} for f in flags],
+        "duplicate_of": app.duplicate_of,
+        "follow_ups": follow_ups,
+        "stored_at": _iso(app.created_at),
+        "updated_at": _iso(app.updated_at),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def to_json(rows: list[dict]) -> str:
+    return json.dumps(rows, ensure_ascii=False, indent=2)
+
+
+def to_csv(rows: list[dict]) -> str:
+    """One line per application; lists joined with spaces, evidence with " | ". A cell an
+    applicant wrote that starts like a formula (=, +, -, @) gets a leading apostrophe, so
+    a spreadsheet shows it instead of running it (OWASP's CSV injection advice)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        period = row["internship_period"] or {}
+        eligibility = row["eligibility"]
+        writer.writerow(
+            {
+                key: _inert(value)
+                for key, value in {
+                    "application_id": row["application_id"],
+                    "posting": row["posting"],
+                    "status": row["status"],
+                    "name": row["sender"]["name"],
+                    "email": row["sender"]["email"],
+                    "subject": row["subject"],
+                    "date": row["date"],
+                    "period_text": period.get("text"),
+                    "period_start": period.get("start"),
+                    "period_end": period.get("end"),
+                    "area": row["internship_area"],
+                    "eligibility": eligibility["status"],
+                    "eligibility_basis": " ".join(eligibility["basis"]),
+                    "eligibility_evidence": " | ".join(e["text"] for e in eligibility["evidence"]),
+                    "needs_sponsorship": row["needs_sponsorship"],
+                    "github": " ".join(row["github"]),
+                    "resume_filename": row["resume"] and row["resume"]["filename"],
+                    "flags": " ".join(f["code"] for f in row["flags"]),
+                    "duplicate_of": row["duplicate_of"],
+                    "follow_ups": row["follow_ups"],
+                    "cover_letter": row["cover_letter"],
+                }.items()
+            }
+        )
+    return out.getvalue()
+
+
+def _inert(value: object) -> object:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
