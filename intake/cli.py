@@ -1,4 +1,5 @@
-"""Command line: `intake poll --once`, `intake parse FILE.eml`, `intake outbox`, `intake demo`.
+"""Command line: `intake run`, `poll --once`, `parse`, `rules`, `outbox`, `digest`, `export`,
+`status`, `demo`.
 
 Any IntakeError becomes one line on stderr and exit status 2; anything else is a bug
 and keeps its traceback.
@@ -8,17 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from intake import __version__, config
+from intake import __version__, config, logs
 from intake.errors import IntakeError
 
 CONFIG_ENV = "INTAKE_CONFIG"
+LOG_FORMAT = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event: key=value text, or JSON for log shippers.",
+)
 
 
 class IntakeGroup(click.Group):
@@ -42,14 +49,11 @@ class IntakeGroup(click.Group):
     help=f"Configuration file (or ${CONFIG_ENV}).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every message handled.")
+@LOG_FORMAT
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: Path, verbose: bool, log_format: str) -> None:
     """Turn job-application mailboxes into a triaged pipeline."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    logs.setup(logging.INFO if verbose else logging.WARNING, log_format)
     ctx.obj = config_path
 
 
@@ -66,7 +70,7 @@ def poll(ctx: click.Context, once: bool, names: tuple[str, ...]) -> None:
     from intake.pipeline import poll_all
 
     if not once:
-        raise click.UsageError("only --once is available: the scheduled daemon is not built yet")
+        raise click.UsageError("poll needs --once; `intake run` is the daemon")
     cfg = load_config(ctx)
     stats = poll_all(cfg, names or None)
     print_stats(stats)
@@ -251,6 +255,114 @@ def reprocess(ctx: click.Context, posting: str | None) -> None:
         )
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     click.echo(f"reprocessed {sum(counts.values())} messages: {summary or 'none stored'}")
+
+
+@cli.command()
+@click.option("--log-format", type=click.Choice(["text", "json"]), help="As for intake.")
+@click.pass_context
+def run(ctx: click.Context, log_format: str | None) -> None:
+    """The daemon: poll (or IDLE), send replies, write the digest; until SIGTERM."""
+    from intake.daemon import Daemon
+
+    logs.setup(logging.INFO, log_format or ctx.parent.params["log_format"])
+    Daemon(load_config(ctx)).run()
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Checkpoints, last polls and errors, backlog, outbox, quarantine, last digest."""
+    from intake.status import as_text, gather
+
+    with database(ctx) as session:
+        found = gather(session, load_config(ctx))
+    click.echo(json.dumps(found, indent=2) if as_json else as_text(found))
+
+
+SINCE = click.option("--since", help="A window such as 7d, 12h or 30m, or an ISO date.")
+POSTING = click.option("--posting", help="Only this posting (a rules file stem).")
+
+
+@cli.command("digest")
+@SINCE
+@POSTING
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "html", "csv", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_context
+def digest_command(ctx: click.Context, since: str | None, posting: str | None, fmt: str) -> None:
+    """Print the digest now (since the last one sent, unless --since); sends nothing."""
+    from datetime import UTC, datetime
+
+    from intake import digest, export
+    from intake.db import make_engine
+    from intake.rules import load_all
+
+    cfg = load_config(ctx)
+    now = datetime.now(UTC)
+    engine = make_engine(cfg.database_url)
+    start = digest.window(engine, now, parse_since(since, now))
+    if fmt in ("csv", "json"):
+        with database(ctx) as session:
+            rows = export.application_rows(session, since=start, posting=posting)
+        click.echo(export.to_csv(rows) if fmt == "csv" else export.to_json(rows), nl=False)
+        return
+    found = digest.collect(cfg, engine, load_all(cfg.rules_dir), now, start, posting)
+    click.echo(digest.render(found, cfg.templates_dir, "txt" if fmt == "text" else "html"))
+
+
+@cli.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@SINCE
+@POSTING
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of standard output.",
+)
+@click.pass_context
+def export_command(
+    ctx: click.Context, fmt: str, since: str | None, posting: str | None, output: Path | None
+) -> None:
+    """Every application with its fields and flags (one CSV row or JSON object each)."""
+    from datetime import UTC, datetime
+
+    from intake import export
+
+    with database(ctx) as session:
+        rows = export.application_rows(session, parse_since(since, datetime.now(UTC)), posting)
+    text = export.to_csv(rows) if fmt == "csv" else export.to_json(rows) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8", newline="")
+        click.echo(f"{len(rows)} applications written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def parse_since(value: str | None, now):
+    """ "7d", "12h", "30m" back from now, or an ISO date/time (UTC unless it says)."""
+    from datetime import UTC, datetime, timedelta
+
+    if not value:
+        return None
+    units = {"d": "days", "h": "hours", "m": "minutes", "w": "weeks"}
+    if value[:-1].isdigit() and value[-1:] in units:
+        return now - timedelta(**{units[value[-1]]: int(value[:-1])})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r}: use 7d, 12h, 30m, 2w or a date like 2026-11-01", param_hint="--since"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @cli.group()

@@ -1,0 +1,182 @@
+"""`intake run`: the long-running daemon (APScheduler 3.x).
+
+One polling job per mailbox (never two at once, missed runs coalesced), the outbox
+sender, and the digest on its cron schedule. SIGTERM/SIGINT set a stop flag: the poll in
+progress finishes the message in hand, commits and checkpoints; then the scheduler
+shuts down waiting for its jobs, and the process exits 0. One daemon per database: a
+second one refuses to start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from intake import digest, outbox
+from intake.config import Config, MailboxConfig
+from intake.db import make_engine
+from intake.errors import IntakeError
+from intake.logs import event
+from intake.pipeline import poll_one, processor_for
+from intake.watch import Watcher
+
+log = logging.getLogger(__name__)
+LOCK_KEY = 0x1A7A6E  # PostgreSQL advisory lock id for "one intake daemon per database"
+
+
+class Daemon:
+    def __init__(self, cfg: Config) -> None:
+        for box in cfg.mailboxes:
+            box.password()  # fail at start, not at the first poll
+        if not cfg.mailboxes:
+            raise IntakeError(f"{cfg.base_dir}: no [mailboxes.NAME] table in the config")
+        self.cfg = cfg
+        self.stop = threading.Event()
+        self.engine = make_engine(cfg.database_url)
+        self.processor = processor_for(cfg)
+        self.scheduler = BackgroundScheduler(
+            timezone=ZoneInfo(cfg.digest.timezone),
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        self.watchers: list[Watcher] = []
+        self.running = threading.Condition()
+        self.jobs_running = 0
+
+    def run(self) -> None:
+        """Until SIGTERM or SIGINT."""
+        with single_instance(self.engine):
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: self.stop.set())
+            self._schedule()
+            self.scheduler.start()
+            for watcher in self.watchers:
+                watcher.start()
+            event(
+                log,
+                "started",
+                pid=os.getpid(),
+                mailboxes=len(self.cfg.mailboxes),
+                jobs=" ".join(job.id for job in self.scheduler.get_jobs()),
+            )
+            self.stop.wait()
+            event(log, "stopping", reason="signal")
+            self._drain()
+            for watcher in self.watchers:
+                watcher.join(timeout=10)
+            event(log, "stopped")
+
+    def _drain(self) -> None:
+        """Stop starting jobs, let the running ones finish, then shut down. (Shutting
+        APScheduler 3 down while a job calls into it can deadlock on its locks.)"""
+        self.scheduler.pause()
+        with self.running:
+            self.running.wait_for(lambda: self.jobs_running == 0)
+        self.scheduler.shutdown(wait=True)
+
+    def _job(self, func, *args) -> None:
+        """Every job runs through here, so the daemon knows when none is running."""
+        with self.running:
+            self.jobs_running += 1
+        try:
+            if not self.stop.is_set():
+                func(*args)
+        finally:
+            with self.running:
+                self.jobs_running -= 1
+                self.running.notify_all()
+
+    def _schedule(self) -> None:
+        now = datetime.now(UTC)
+        for box in self.cfg.mailboxes:
+            self.scheduler.add_job(
+                self.poll,
+                IntervalTrigger(seconds=box.poll_seconds),
+                args=[box],
+                id=f"poll:{box.name}",
+                next_run_time=now,
+            )
+            if box.idle:
+                self.watchers.append(
+                    Watcher(box, lambda b=box: self.wake(f"poll:{b.name}"), self.stop)
+                )
+        smtp = self.cfg.smtp
+        if smtp and not smtp.dry_run:
+            self.scheduler.add_job(
+                self.send,
+                IntervalTrigger(seconds=self.cfg.daemon.send_seconds),
+                id="outbox",
+                next_run_time=now,
+            )
+        if self.cfg.digest.schedule:
+            trigger = CronTrigger.from_crontab(
+                self.cfg.digest.schedule, timezone=ZoneInfo(self.cfg.digest.timezone)
+            )
+            self.scheduler.add_job(self._job, trigger, args=[self.digest], id="digest")
+
+    def wake(self, job_id: str) -> None:
+        """Run a job as soon as possible (again after the current run, if one is going)."""
+        if self.stop.is_set():
+            return
+        with contextlib.suppress(JobLookupError):  # e.g. no outbox job in dry-run mode
+            self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    def poll(self, box: MailboxConfig) -> None:
+        stats = poll_one(box, self.engine, self.processor, stopping=self.stop.is_set)
+        if stats.stored:
+            self.wake("outbox")  # acknowledge now, not at the next send interval
+        if stats.backlog:
+            self.wake(f"poll:{box.name}")  # max_per_poll left some: go on soon
+
+    def send(self) -> None:
+        outbox.send_due(self.engine, self.cfg.smtp, datetime.now(UTC))
+
+    def digest(self) -> None:
+        digest.run(self.cfg, self.engine, self.processor.postings, datetime.now(UTC))
+
+
+@contextlib.contextmanager
+def single_instance(engine: Engine) -> Iterator[None]:
+    """Refuse to run a second daemon against the same database (the kernel or PostgreSQL
+    releases the lock when the holder dies, so a crash never leaves it stuck)."""
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if not database or database == ":memory:":
+            yield
+            return
+        path = Path(f"{database}.lock")
+        with path.open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "?"
+                raise IntakeError(
+                    f"another intake daemon (pid {holder}) is running against {database}; "
+                    f"stop it first (lock: {path})"
+                ) from None
+            handle.truncate(0)
+            handle.write(str(os.getpid()))
+            handle.flush()
+            yield
+        return
+    with engine.connect() as connection:
+        if not connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
+        ).scalar():
+            raise IntakeError(f"another intake daemon is running against {engine.url.database}")
+        yield

@@ -1,0 +1,196 @@
+"""`intake run` as a real subprocess against the real IMAP server and the SMTP sink."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from intake.db import make_engine
+from intake.db import session as open_session
+from intake.models import Application, Checkpoint, RawMessage
+from intake.replies import DEFAULT_TEMPLATES
+from intake.rules import DEFAULT_DIR
+from intake.sandbox import append_messages
+from tests.test_replies_e2e import application
+
+PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
+
+
+class Running:
+    """An `intake run` process whose JSON log lines are read as they come."""
+
+    def __init__(self, config: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "intake",
+                "--config",
+                str(config),
+                "--log-format",
+                "json",
+                "run",
+            ],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+        self.events: list[dict] = []
+        self._lines: queue.Queue[dict] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            try:
+                self._lines.put(json.loads(line))  # every line must be JSON
+            except ValueError:
+                self._lines.put({"event": "not-json", "line": line})
+
+    def wait_for(self, name: str, timeout: float = 20.0, **fields) -> dict:
+        deadline = time.monotonic() + timeout
+        for seen in self.events:
+            if seen["event"] == name and fields.items() <= seen.items():
+                return seen
+        while time.monotonic() < deadline:
+            try:
+                seen = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            self.events.append(seen)
+            if seen["event"] == name and fields.items() <= seen.items():
+                return seen
+        raise AssertionError(f"no {name} {fields} within {timeout}s; saw {self.events}")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            time.sleep(2)
+            while not self._lines.empty():
+                self.events.append(self._lines.get())
+            raise AssertionError(f"no exit 30 s after SIGTERM; saw {self.events[-40:]}") from None
+        self.wait_for("stopped", timeout=5)
+        return code
+
+
+@pytest.fixture
+def daemon_config(tmp_path, imap_server, imap_folder, smtp):
+    def write(idle: bool) -> Path:
+        account = imap_server.account
+        path = tmp_path / "config.toml"
+        path.write_text(
+            f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n'
+            f'[rules]\ndir = "{DEFAULT_DIR}"\n'
+            f'[replies]\ntemplates = "{DEFAULT_TEMPLATES}"\n'
+            f"[daemon]\nsend_seconds = 3600\n"
+            f'[digest]\nschedule = "0 8 * * *"\n'
+            f'[mailboxes.careers]\nhost = "{account.host}"\nport = {account.port}\n'
+            f'tls = "none"\nusername = "{account.username}"\npassword_env = "{PASSWORD_ENV}"\n'
+            f'folder = "{imap_folder}"\naddress = "careers@numenta.com"\n'
+            f"idle = {str(idle).lower()}\npoll_seconds = {3600 if idle else 1}\n"
+            f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n'
+            f'from_address = "Numenta Careers <careers@numenta.com>"\n'
+        )
+        return path
+
+    env = {**os.environ, PASSWORD_ENV: imap_server.account.password}
+    return write, env
+
+
+def stored(config: Path) -> list[RawMessage]:
+    engine = make_engine(f"sqlite:///{config.parent / 'intake.db'}")
+    with open_session(engine) as session:
+        return list(session.exec(select(RawMessage).order_by(RawMessage.uid)))
+
+
+def test_idle_daemon_acknowledges_within_seconds_and_stops_cleanly(
+    daemon_config, imap_server, imap_folder, smtp
+):
+    write, env = daemon_config
+    config = write(idle=True)
+    daemon = Running(config, env)
+    try:
+        daemon.wait_for("idle_started")
+        daemon.wait_for("poll", mailbox="careers")  # the first poll found nothing
+        started = time.monotonic()
+        append_messages(
+            imap_server.account, imap_folder, [application("Ana One", "ana@example.org", n=1)]
+        )
+        assert smtp.wait_for(1, timeout=15), "no acknowledgement"
+        elapsed = time.monotonic() - started
+        assert elapsed < 10, f"acknowledged after {elapsed:.1f}s; IDLE should take seconds"
+        logged = daemon.wait_for("message", mailbox="careers", outcome="complete")
+        assert logged["uid"] and logged["message_id"].startswith("<msg-1-")
+        second = subprocess.run(
+            [sys.executable, "-m", "intake", "--config", str(config), "run"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2
+        assert "another intake daemon (pid" in second.stderr
+    finally:
+        code = daemon.stop()
+    assert code == 0
+    rows = stored(config)
+    assert [(r.status, r.kind) for r in rows] == [("processed", "application")]
+    engine = make_engine(f"sqlite:///{config.parent / 'intake.db'}")
+    with open_session(engine) as session:
+        assert session.get(Checkpoint, "careers").last_uid == rows[-1].uid
+        assert session.exec(select(Application)).one().status == "complete"
+
+
+def test_polling_daemon_stores_mail_appended_while_it_runs(
+    daemon_config, imap_server, imap_folder, smtp
+):
+    write, env = daemon_config
+    config = write(idle=False)
+    daemon = Running(config, env)
+    try:
+        daemon.wait_for("started")
+        raws = [
+            application(f"Person {n}", f"p{n}@example.org", n=n, login=f"p{n}") for n in range(3)
+        ]
+        append_messages(imap_server.account, imap_folder, raws)
+        smtp.wait_for(3, timeout=20)
+    finally:
+        assert daemon.stop() == 0
+    assert len(smtp.messages) == 3
+    assert [r.status for r in stored(config)] == ["processed"] * 3
+
+
+def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_half_done(
+    daemon_config, imap_server, imap_folder, smtp
+):
+    write, env = daemon_config
+    config = write(idle=False)
+    raws = [application(f"Person {n}", f"p{n}@example.org", n=n, login=f"p{n}") for n in range(40)]
+    append_messages(imap_server.account, imap_folder, raws)
+    daemon = Running(config, env)
+    daemon.wait_for("message", mailbox="careers")
+    assert daemon.stop() == 0
+    rows = stored(config)
+    assert 0 < len(rows) < 40, "the stop did not land mid-poll"
+    assert {r.status for r in rows} == {"processed"}
+    engine = make_engine(f"sqlite:///{config.parent / 'intake.db'}")
+    with open_session(engine) as session:
+        assert session.get(Checkpoint, "careers").last_uid == rows[-1].uid
+    daemon = Running(config, env)  # a restart takes up exactly where the first one stopped
+    daemon.wait_for("poll", mailbox="careers", backlog=0, timeout=60)
+    assert daemon.stop() == 0
+    rows = stored(config)
+    assert len(rows) == 40 and len({r.uid for r in rows}) == 40
