@@ -3,7 +3,8 @@
 `intake demo` starts pymap (a pure-Python IMAP server) and an aiosmtpd sink on free
 loopback ports, APPENDs `data/sample/<folder>/*.eml` into `careers` and `interns`,
 writes a throwaway config, polls twice (the second poll must store nothing), prints
-what was stored, then the acknowledgements the SMTP sink received.
+what was stored, then the acknowledgements the SMTP sink received, and ends by writing
+the recruiters' digest to data/digests/.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -26,6 +28,7 @@ from intake.replies import DEFAULT_TEMPLATES as TEMPLATES
 from intake.rules import DEFAULT_DIR
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
+DIGESTS = SAMPLE_DIR.parent / "digests"  # data/digests: kept after the demo, to open
 FOLDERS = ("careers", "interns")
 PASSWORD_ENV = "INTAKE_DEMO_PASSWORD"
 
@@ -43,7 +46,8 @@ def demo_config(tmp: Path, imap_port: int, username: str, smtp_port: int) -> str
         f'[rules]\ndir = "{DEFAULT_DIR}"\n\n{boxes}\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\ntls = "none"\n'
         f'from_address = "Numenta Recruiting <careers@numenta.com>"\n\n'
-        f'[replies]\ntemplates = "{TEMPLATES}"\nteam = "The Numenta recruiting team"\n'
+        f'[replies]\ntemplates = "{TEMPLATES}"\nteam = "The Numenta recruiting team"\n\n'
+        f'[digest]\nrecipients = ["recruiting@numenta.com"]\ndir = "{DIGESTS}"\n'
     )
 
 
@@ -74,10 +78,27 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> None:
         print_stats(poll_all(cfg))
         print_applications(cfg, console)
         print_replies(smtp.messages, console)
+        written = run_digest(cfg, datetime(2000, 1, 1, tzinfo=UTC))
+        console.print(
+            f"\n[bold]Digest of {written.applications} applications written to[/bold] "
+            f"{written.path}\n(and {Path(written.path).with_suffix('.txt')}; "
+            f"mailed to {', '.join(written.recipients)}, captured by the SMTP sink)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if keep:
         console.print(f"database and config kept in {tmp}")
     else:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_digest(cfg: config.Config, since: datetime):
+    """The digest of everything the demo stored."""
+    from intake import digest
+    from intake.rules import load_all
+
+    engine = make_engine(cfg.database_url)
+    return digest.run(cfg, engine, load_all(cfg.rules_dir), datetime.now(UTC), since)
 
 
 def print_applications(cfg: config.Config, console: Console) -> None:

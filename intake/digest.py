@@ -167,10 +167,14 @@ def collect(
 
 
 def run(
-    cfg: Config, engine: Engine, postings: dict[str, Posting], now: datetime
+    cfg: Config,
+    engine: Engine,
+    postings: dict[str, Posting],
+    now: datetime,
+    since: datetime | None = None,
 ) -> models.DigestRun:
     """Write the digest to the digest dir, mail it to the recipients, record the run."""
-    digest = collect(cfg, engine, postings, now)
+    digest = collect(cfg, engine, postings, now, since)
     text = render(digest, cfg.templates_dir, "txt")
     html = render(digest, cfg.templates_dir, "html")
     folder = cfg.digest_dir
