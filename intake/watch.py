@@ -45,7 +45,6 @@ class Watcher(threading.Thread):
                         )
                         return
                     client.select_folder(self.box.folder, readonly=True)
-                    event(log, "idle_started", mailbox=self.box.name)
                     while not self.stop.is_set():
                         self._idle_once(client)
             except (IntakeError, *NETWORK_ERRORS) as exc:
@@ -60,8 +59,13 @@ class Watcher(threading.Thread):
                 self.stop.wait(RETRY_SECONDS)
 
     def _idle_once(self, client) -> None:
-        """One IDLE command, ended after idle_seconds, on new mail, or on stop."""
+        """One IDLE command, ended after idle_seconds, on new mail, or on stop.
+
+        Mail that arrived before IDLE began is not announced by it, so each IDLE starts
+        with one poll: nothing falls between a poll and the next IDLE."""
         client.idle()
+        event(log, "idle_started", mailbox=self.box.name, seconds=self.box.idle_seconds)
+        self.wake()
         deadline = time.monotonic() + self.box.idle_seconds
         news = False
         try:
