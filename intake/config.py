@@ -136,7 +136,7 @@ class DaemonConfig(_Strict):
 class DigestConfig(_Strict):
     """The recruiters' digest: when, in which time zone, to whom, and where it is kept."""
 
-    schedule: str | None = "0 8 * * 1-5"  # cron: minute hour day month weekday; None: never
+    schedule: str = "0 8 * * 1-5"  # cron: minute hour day month weekday; "": never
     timezone: str = "UTC"
     recipients: tuple[Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")], ...] = ()
     dir: Path = Path("data/digests")
@@ -150,7 +150,7 @@ class DigestConfig(_Strict):
             zone = ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {self.timezone!r} (try Europe/Berlin)") from None
-        if self.schedule is not None:
+        if self.schedule:
             try:
                 CronTrigger.from_crontab(self.schedule, timezone=zone)
             except ValueError as exc:

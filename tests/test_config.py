@@ -112,3 +112,22 @@ def test_database_url_from_environment(tmp_path, monkeypatch):
 def test_unknown_mailbox(tmp_path):
     with pytest.raises(ConfigError, match="no mailbox named 'interns' \\(known: careers\\)"):
         config.load(write(tmp_path, BOX)).mailbox("interns")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('[digest]\ntimezone = "Mars/Olympus"\n', "digest: unknown time zone 'Mars/Olympus'"),
+        ('[digest]\nschedule = "61 * * * *"\n', "digest: schedule '61 * * * *': Error validating"),
+        ("idle_seconds = 5000\n", "mailboxes.careers.idle_seconds: Input should be less"),
+    ],
+)
+def test_daemon_and_digest_mistakes_are_one_line(tmp_path, table, message):
+    with pytest.raises(ConfigError) as info:
+        config.load(write(tmp_path, BOX + table))
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_an_empty_digest_schedule_means_never(tmp_path):
+    cfg = config.load(write(tmp_path, BOX + '[digest]\nschedule = ""\n'))
+    assert cfg.digest.schedule == "" and cfg.mailbox("careers").poll_seconds == 300
