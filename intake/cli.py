@@ -259,13 +259,14 @@ def reprocess(ctx: click.Context, posting: str | None) -> None:
 
 @cli.command()
 @click.option("--log-format", type=click.Choice(["text", "json"]), help="As for intake.")
+@click.option("--wait", is_flag=True, help="If another daemon runs, wait to take over.")
 @click.pass_context
-def run(ctx: click.Context, log_format: str | None) -> None:
+def run(ctx: click.Context, log_format: str | None, wait: bool) -> None:
     """The daemon: poll (or IDLE), send replies, write the digest; until SIGTERM."""
     from intake.daemon import Daemon
 
     logs.setup(logging.INFO, log_format or ctx.parent.params["log_format"])
-    Daemon(load_config(ctx)).run()
+    Daemon(load_config(ctx), wait=wait).run()
 
 
 @cli.command()

@@ -40,12 +40,12 @@ LOCK_KEY = 0x1A7A6E  # PostgreSQL advisory lock id for "one intake daemon per da
 
 
 class Daemon:
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, *, wait: bool = False) -> None:
         for box in cfg.mailboxes:
             box.password()  # fail at start, not at the first poll
         if not cfg.mailboxes:
             raise IntakeError(f"{cfg.base_dir}: no [mailboxes.NAME] table in the config")
-        self.cfg = cfg
+        self.cfg, self.wait = cfg, wait
         self.stop = threading.Event()
         self.engine = make_engine(cfg.database_url)
         self.processor = processor_for(cfg)
@@ -59,9 +59,9 @@ class Daemon:
 
     def run(self) -> None:
         """Until SIGTERM or SIGINT."""
-        with single_instance(self.engine):
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(signum, lambda *_: self.stop.set())
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.stop.set())
+        with single_instance(self.engine, self.stop if self.wait else None):
             self._schedule()
             self.scheduler.start()
             for watcher in self.watchers:
@@ -149,34 +149,64 @@ class Daemon:
         digest.run(self.cfg, self.engine, self.processor.postings, datetime.now(UTC))
 
 
+WAIT_SECONDS = 5.0
+
+
 @contextlib.contextmanager
-def single_instance(engine: Engine) -> Iterator[None]:
-    """Refuse to run a second daemon against the same database (the kernel or PostgreSQL
-    releases the lock when the holder dies, so a crash never leaves it stuck)."""
-    if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if not database or database == ":memory:":
-            yield
-            return
-        path = Path(f"{database}.lock")
-        with path.open("a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "?"
-                raise IntakeError(
-                    f"another intake daemon (pid {holder}) is running against {database}; "
-                    f"stop it first (lock: {path})"
-                ) from None
-            handle.truncate(0)
-            handle.write(str(os.getpid()))
-            handle.flush()
-            yield
-        return
-    with engine.connect() as connection:
-        if not connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
-        ).scalar():
-            raise IntakeError(f"another intake daemon is running against {engine.url.database}")
+def single_instance(engine: Engine, stop: threading.Event | None = None) -> Iterator[None]:
+    """One daemon per database. Without `stop`, a second one is refused; with it, the
+    second waits (a standby) until the lock is free or `stop` is set. The kernel or
+    PostgreSQL releases the lock when its holder dies, so a crash never leaves it stuck."""
+    release = _try_lock(engine)
+    if release is None and stop is not None:
+        event(log, "waiting_for_lock", database=engine.url.database)
+        while release is None and not stop.wait(WAIT_SECONDS):
+            release = _try_lock(engine)
+    if release is None:
+        if stop is not None and stop.is_set():
+            raise IntakeError("stopped while waiting for the other daemon to finish")
+        raise IntakeError(
+            f"another intake daemon{_holder(engine)} is running against {engine.url.database}"
+            " (`intake run --wait` waits for it to stop)"
+        )
+    try:
         yield
+    finally:
+        release()
+
+
+def _holder(engine: Engine) -> str:
+    """ " (pid N)" from a SQLite lock file, when it says."""
+    try:
+        pid = Path(f"{engine.url.database}.lock").read_text().strip()
+    except (OSError, TypeError):
+        return ""
+    return f" (pid {pid})" if pid.isdigit() else ""
+
+
+def _try_lock(engine: Engine):
+    """Take the lock without waiting: a function that lets go of it, or None if held."""
+    if engine.dialect.name != "sqlite":
+        connection = engine.connect()
+        held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+        if held.scalar():
+
+            def release() -> None:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                connection.close()
+
+            return release
+        connection.close()
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return lambda: None
+    fd = os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return lambda: os.close(fd)

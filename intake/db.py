@@ -1,4 +1,4 @@
-"""Database engine and schema: SQLite by default, PostgreSQL when workers share the load."""
+"""Database engine and schema: SQLite by default, PostgreSQL when several machines share it."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from intake.sandbox import ImapAccount, PymapServer, SmtpSink, logged_in
+from tests.postgres import PostgresServer, binaries
 from tests.servers import DovecotServer, dovecot_binary
 
 
@@ -48,6 +49,17 @@ def imap_folder(imap_server) -> str:
     with logged_in(imap_server.account) as client:
         client.create_folder(name)
     return name
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Real PostgreSQL for the claim that several workers can share one (CI requires it)."""
+    if binaries() is None:
+        if in_ci():
+            pytest.fail("PostgreSQL is not installed; scripts/install-test-deps.sh installs it")
+        pytest.skip("PostgreSQL is not installed")
+    with PostgresServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
