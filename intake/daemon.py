@@ -95,6 +95,13 @@ class Daemon:
         try:
             if not self.stop.is_set():
                 func(*args)
+        except Exception as exc:  # a bug or the database down: log it, the next run retries
+            log.error(
+                "job %s failed",
+                func.__name__,
+                exc_info=True,
+                extra={"event": "job_failed", "fields": {"job": func.__name__, "error": repr(exc)}},
+            )
         finally:
             with self.running:
                 self.jobs_running -= 1

@@ -194,3 +194,25 @@ def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_half_done(
     assert daemon.stop() == 0
     rows = stored(config)
     assert len(rows) == 40 and len({r.uid for r in rows}) == 40
+
+
+def test_a_failing_job_is_logged_as_an_event_and_the_daemon_goes_on(tmp_path, monkeypatch, caplog):
+    from intake import config
+    from intake.daemon import Daemon
+
+    monkeypatch.setenv(PASSWORD_ENV, "x")
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n[rules]\ndir = "{DEFAULT_DIR}"\n'
+        f'[mailboxes.careers]\nhost = "127.0.0.1"\nusername = "u"\n'
+        f'password_env = "{PASSWORD_ENV}"\n'
+    )
+    daemon = Daemon(config.load(path))
+
+    def broken() -> None:
+        raise RuntimeError("database is locked")
+
+    daemon._job(broken)
+    [failed] = [r for r in caplog.records if getattr(r, "event", None) == "job_failed"]
+    assert failed.fields == {"job": "broken", "error": "RuntimeError('database is locked')"}
+    assert daemon.jobs_running == 0
