@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -30,6 +31,7 @@ from intake.rules import Posting
 
 log = logging.getLogger(__name__)
 DEFAULT_WINDOW = timedelta(days=7)
+UTC_ZONE = ZoneInfo("UTC")
 # Triage order: who a recruiter should read first.
 GROUPS = (
     ("complete", "Complete and eligible", ("complete",)),
@@ -46,6 +48,7 @@ class Entry:
     flags: list[dict]
     evidence: str | None
     excerpt: str
+    received: datetime
 
 
 @dataclass
@@ -69,10 +72,14 @@ class Digest:
     until: datetime
     sections: list[Section]
     counts: dict[str, int]  # group key -> applications
+    zone: ZoneInfo = UTC_ZONE  # the recruiters' time zone ([digest] timezone)
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    def local(self, moment: datetime) -> str:
+        return moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def build(
@@ -81,6 +88,7 @@ def build(
     since: datetime,
     until: datetime,
     excerpt_chars: int = 300,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> Digest:
     """Sections per posting (titles A-Z, unmatched last), each in triage order; counts
     per triage group over all postings."""
@@ -94,7 +102,7 @@ def build(
         section = sections.setdefault(row["posting"], Section(row["posting"], title))
         section.entries.setdefault(key, []).append(entry(row, excerpt_chars))
     ordered = sorted(sections.values(), key=lambda s: (s.posting is None, s.title))
-    return Digest(since, until, ordered, counts)
+    return Digest(_aware(since), _aware(until), ordered, counts, zone)
 
 
 MISSING_WORDS = {
@@ -119,7 +127,12 @@ def entry(row: dict, excerpt_chars: int) -> Entry:
         flags=flags,
         evidence=evidence[0]["text"] if evidence else None,
         excerpt=excerpt(row["cover_letter"] or "", excerpt_chars),
+        received=datetime.fromisoformat(row["date"] or row["stored_at"]),
     )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def excerpt(text: str, limit: int) -> str:
@@ -163,7 +176,8 @@ def collect(
     start = window(engine, now, since)
     with open_session(engine) as session:
         rows = application_rows(session, since=start, posting=posting)
-    return build(rows, postings, start, now, cfg.digest.excerpt_chars)
+    zone = ZoneInfo(cfg.digest.timezone)
+    return build(rows, postings, start, now, cfg.digest.excerpt_chars, zone)
 
 
 def run(
@@ -210,7 +224,7 @@ def _send(cfg: Config, digest: Digest, text: str, html: str, now: datetime) -> s
     msg = EmailMessage(policy=SMTP)
     msg["From"] = cfg.smtp.from_address
     msg["To"] = ", ".join(cfg.digest.recipients)
-    msg["Subject"] = f"Applications digest: {digest.total} since {digest.since:%Y-%m-%d %H:%M} UTC"
+    msg["Subject"] = f"Applications digest: {digest.total} since {digest.local(digest.since)}"
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid("digest", parseaddr(cfg.smtp.from_address)[1].rpartition("@")[2])
     msg["Auto-Submitted"] = "auto-generated"

@@ -66,6 +66,7 @@ def cfg(tmp_path, smtp) -> config.Config:
         f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n'
         f'[rules]\ndir = "{DEFAULT_DIR}"\n[replies]\ntemplates = "{DEFAULT_TEMPLATES}"\n'
         f'[digest]\nrecipients = ["recruiting@numenta.com", "lead@numenta.com"]\n'
+        f'timezone = "America/Los_Angeles"\n'
         f'dir = "digests"\n'
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n'
         f'from_address = "intake <intake@numenta.com>"\n'
