@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from intake import models
 from intake.config import Config
 from intake.db import session as open_session
-from intake.export import application_rows
+from intake.export import application_rows, other_rows
 from intake.logs import event
 from intake.outbox import connect
 from intake.replies import environment
@@ -73,6 +73,7 @@ class Digest:
     sections: list[Section]
     counts: dict[str, int]  # group key -> applications
     zone: ZoneInfo = UTC_ZONE  # the recruiters' time zone ([digest] timezone)
+    others: list[dict] = field(default_factory=list)  # mail for a person, not applications
 
     @property
     def total(self) -> int:
@@ -89,6 +90,7 @@ def build(
     until: datetime,
     excerpt_chars: int = 300,
     zone: ZoneInfo = UTC_ZONE,
+    others: list[dict] = (),
 ) -> Digest:
     """Sections per posting (titles A-Z, unmatched last), each in triage order; counts
     per triage group over all postings."""
@@ -102,7 +104,15 @@ def build(
         section = sections.setdefault(row["posting"], Section(row["posting"], title))
         section.entries.setdefault(key, []).append(entry(row, excerpt_chars))
     ordered = sorted(sections.values(), key=lambda s: (s.posting is None, s.title))
-    return Digest(_aware(since), _aware(until), ordered, counts, zone)
+    shown = [
+        {
+            **other,
+            "received": datetime.fromisoformat(other["date"]),
+            "excerpt": excerpt(other["text"] or other["error"] or "", excerpt_chars),
+        }
+        for other in others
+    ]
+    return Digest(_aware(since), _aware(until), ordered, counts, zone, shown)
 
 
 MISSING_WORDS = {
@@ -176,8 +186,9 @@ def collect(
     start = window(engine, now, since)
     with open_session(engine) as session:
         rows = application_rows(session, since=start, posting=posting)
+        others = [] if posting else other_rows(session, since=start)
     zone = ZoneInfo(cfg.digest.timezone)
-    return build(rows, postings, start, now, cfg.digest.excerpt_chars, zone)
+    return build(rows, postings, start, now, cfg.digest.excerpt_chars, zone, others)
 
 
 def run(

@@ -9,9 +9,11 @@ import json
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 
 from intake import models
+from intake.parse import parse_message
+from intake.quoting import new_text
 
 CSV_FIELDS = (
     "application_id",
@@ -61,6 +63,43 @@ def application_rows(
         _row(app, person, message_id, flags[app.id], documents[app.id], follow_ups.get(app.id, 0))
         for app, person, message_id in found
     ]
+
+
+def other_rows(session: Session, since: datetime | None = None) -> list[dict]:
+    """Mail a person should read that is not an application: questions, follow-ups that
+    continue nothing we have, and quarantined messages (auto-replies and bounces are not)."""
+    query = (
+        select(models.RawMessage)
+        .where(
+            col(models.RawMessage.application_id).is_(None),
+            or_(
+                col(models.RawMessage.kind).in_(("other", "follow_up")),
+                models.RawMessage.status == "failed",
+            ),
+        )
+        .order_by(models.RawMessage.id)
+    )
+    if since:
+        query = query.where(models.RawMessage.fetched_at >= since)
+    return [_other(raw) for raw in session.exec(query)]
+
+
+def _other(raw: models.RawMessage) -> dict:
+    try:
+        msg = parse_message(raw.raw)
+        text, date = new_text(msg.text, msg.subject), msg.date
+    except Exception:  # quarantined mail may not parse at all; say why instead
+        text, date = "", None
+    return {
+        "mailbox": raw.mailbox,
+        "uid": raw.uid,
+        "kind": raw.kind or "quarantined",
+        "sender": raw.sender,
+        "subject": raw.subject,
+        "date": _iso(date or raw.fetched_at),
+        "text": text,
+        "error": raw.error,
+    }
 
 
 def _by_application(session: Session, ids: list[int]):
