@@ -19,6 +19,9 @@ from intake import models
 from intake.logs import event
 
 log = logging.getLogger(__name__)
+# flufl.bounce logs a traceback when a detector chokes on a malformed report; we catch
+# that and learn nothing from the report, which is the right outcome, so keep it quiet.
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 _OUR_ID = re.compile(rb"<intake\.[0-9a-f]{24}@[^<>\s]+>")
 
 

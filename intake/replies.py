@@ -67,6 +67,8 @@ def decide(
     reason = None
     if not to:
         reason = "no sender address"
+    elif not to.isascii():
+        reason = f"address {to!r} is not ASCII (it would need SMTPUTF8)"
     elif _ROBOT.match(to):
         reason = f"automatic address {to}"
     elif to.lower() in own_addresses:
@@ -160,7 +162,9 @@ def build(envelope: Envelope, text: str, html: str | None) -> bytes:
     """The reply, with RFC 3834 and threading headers; bytes ready for SMTP."""
     msg = EmailMessage(policy=SMTP)
     msg["From"] = clean(envelope.from_address)
-    msg["To"] = formataddr((clean(envelope.to_name), clean(envelope.to_address)))
+    # decide() never lets a non-ASCII address through; a suppressed row still renders
+    to = clean(envelope.to_address).encode("ascii", "replace").decode()
+    msg["To"] = formataddr((clean(envelope.to_name), to))
     msg["Reply-To"] = clean(envelope.reply_to)
     msg["Subject"] = reply_subject(envelope.subject)
     msg["Date"] = format_datetime(envelope.date)

@@ -71,6 +71,11 @@ def test_no_header_can_be_injected_through_name_or_subject(field):
     assert len(msg.get_all("To")) == 1
 
 
+def test_a_non_ascii_address_still_renders_for_the_record():
+    raw = build(envelope(to_address="jörg@example.de"), "Thank you.\n", None)
+    assert message_from_bytes(raw, policy=default)["To"] == "Ada Lovelace <j?rg@example.de>"
+
+
 def test_reply_subject_is_not_re_re():
     assert reply_subject("RE: Application") == "RE: Application"
     assert reply_subject("") == "Re: your application"
@@ -102,6 +107,12 @@ def test_message_id_is_deterministic_per_application_outcome_and_trigger():
         ("ada@example.org", True, 0, "ada@example.org bounced an earlier reply"),
         ("ada@example.org", False, 3, "rate limit: 3 replies to ada@example.org in 24 h"),
         ("", False, 0, "no sender address"),
+        (
+            "jörg@example.de",
+            False,
+            0,
+            "address 'jörg@example.de' is not ASCII (it would need SMTPUTF8)",
+        ),
     ],
 )
 def test_decide_suppresses_with_a_reason(to, bouncing, recent, reason):
