@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format samples fixtures bench clean
+.PHONY: demo test lint format samples fixtures bench fuzz chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ format: $(STAMP)
 # Benchmarks report medians and ratios measured in one run; they are not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_extract.py
+
+# Long campaigns, not part of `make test`: mangled mail through the whole per-message stage,
+# and a daemon killed at random moments while mail arrives. FUZZ_SECONDS, CHAOS_ROUNDS to change them.
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py --seconds $(or $(FUZZ_SECONDS),300)
+
+chaos: $(STAMP)
+	$(BIN)/python scripts/chaos.py --rounds $(or $(CHAOS_ROUNDS),25)
 
 # Rebuild the labelled extraction set (hand-written labels in the script).
 fixtures: $(STAMP)
