@@ -13,9 +13,10 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import policy
 from email.errors import HeaderParseError
-from email.header import Header, decode_header, make_header
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.header import Header, decode_header
+from email.utils import parsedate_to_datetime
 
 import mailparser
 
@@ -73,21 +74,27 @@ class ParsedMessage:
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse one RFC 5322 message; raise ExtractionError only if nothing can be read."""
+    """Parse one RFC 5322 message; raise ExtractionError only if nothing can be read.
+
+    The bytes are first repaired (`repair`) where real mail breaks the RFCs in ways
+    mail-parser does not survive; the stored raw message is never changed.
+    """
+    fixed = repair(raw)
     try:
-        mail = mailparser.parse_from_bytes(raw)
+        mail = mailparser.parse_from_bytes(fixed)
     except Exception as exc:  # mail-parser raises many types on hostile input
         raise ExtractionError(f"mail-parser cannot read the message: {exc}") from exc
     msg = mail.message
+    hint = _declared_charset(msg)
     html = "\n".join(mail.text_html)
     text = "\n".join(mail.text_plain).strip() or (html_to_text(html) if html else "")
-    name, email = _sender(msg)
+    name, email = _sender(msg, hint)
     return ParsedMessage(
         message_id=first_msgid(msg.get("Message-ID")),
         sender_name=name,
         sender_email=email,
-        to=tuple(addr.lower() for _, addr in getaddresses(_all(msg, "To", "Cc")) if "@" in addr),
-        subject=_clean(_first(mail.subject) or _header(msg, "Subject")),
+        to=tuple(addr.lower() for _, addr in _addresses(_all(msg, "To", "Cc"))),
+        subject=_clean(decode_words(_header(msg, "Subject", hint), hint)),
         date=_date(msg.get("Date")),
         in_reply_to=first_msgid(msg.get("In-Reply-To")),
         references=tuple(_MSGID.findall(_header(msg, "References"))),
@@ -95,9 +102,86 @@ def parse_message(raw: bytes) -> ParsedMessage:
         html=html,
         html_links=tuple(html_links(html)) if html else (),
         attachments=tuple(_attachments(mail.attachments)),
-        headers={h: _header(msg, h) for h in SIGNAL_HEADERS if msg.get(h) is not None},
+        headers={h: _header(msg, h, hint) for h in SIGNAL_HEADERS if msg.get(h) is not None},
         defects=tuple(str(d) for d in mail.defects_categories),
     )
+
+
+# Charset labels real mail uses for a superset, or under a name Python does not know.
+# The WHATWG Encoding Standard maps them the same way browsers do.
+CHARSET_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "euc-cn": "gb18030",
+    "csgb2312": "gb18030",
+    "big5": "big5hkscs",
+    "x-x-big5": "big5hkscs",
+    "ks_c_5601-1987": "cp949",
+    "ks_c_5601": "cp949",
+    "euc-kr": "cp949",
+    "shift_jis": "cp932",
+    "shift-jis": "cp932",
+    "x-sjis": "cp932",
+    "sjis": "cp932",
+    "iso-2022-jp": "iso2022_jp_ext",
+    "unicode-1-1-utf-7": "utf-7",
+    "x-unicode-1-1-utf-7": "utf-7",
+    "iso-8859-1": "cp1252",
+    "latin1": "cp1252",
+    "iso-8859-8-i": "iso-8859-8",
+    "iso-8859-9": "cp1254",
+    "iso-8859-11": "cp874",
+    "tis-620": "cp874",
+    "windows-874": "cp874",
+}
+_ALIASED = "|".join(re.escape(name) for name in sorted(CHARSET_ALIASES, key=len, reverse=True))
+_WORD_CHARSET = re.compile(rf"=\?({_ALIASED})(\*[A-Za-z-]*)?\?".encode(), re.IGNORECASE)
+_PARAM_CHARSET = re.compile(
+    rf"(charset\s*=\s*[\"']?)({_ALIASED})(?=[\"';\s]|$)".encode(), re.IGNORECASE | re.MULTILINE
+)
+_FIELD = re.compile(rb"^[!-9;-~]+:")
+_SPACED_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]+:")
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
+def charset(name: str | None) -> str | None:
+    """The codec to decode a declared charset with (see CHARSET_ALIASES)."""
+    if not name:
+        return None
+    name = name.strip().strip("\"'").lower()
+    return CHARSET_ALIASES.get(name, name)
+
+
+def repair(raw: bytes) -> bytes:
+    """The message with what breaks parsers mended, for parsing only.
+
+    - In the header block, a line that is neither a field nor indented (a mailer that
+      wrapped a long header without the leading space) continues the field above it,
+      instead of ending the header block there and losing From and Subject; the
+      obsolete `Name  : value` (RFC 5322 section 4.5.3) loses its space.
+    - Charset labels in encoded words and `charset=` parameters are mapped to the
+      superset real clients mean (GB2312 is GB18030, ISO-8859-1 is windows-1252...).
+    """
+    end = _HEAD_END.search(raw)
+    head, rest = (raw[: end.start()], raw[end.start() :]) if end else (raw, b"")
+    lines: list[bytes] = []
+    for line in head.split(b"\n"):
+        if spaced := _SPACED_FIELD.match(line):
+            line = spaced.group(1) + b":" + line[spaced.end() :]
+        elif lines and not _FIELD.match(line) and line[:1] not in (b" ", b"\t"):
+            line = b" " + line
+        lines.append(line)
+    fixed = b"\n".join(lines) + rest
+    fixed = _WORD_CHARSET.sub(
+        lambda m: b"=?" + _alias(m.group(1)) + (m.group(2) or b"") + b"?", fixed
+    )
+    return _PARAM_CHARSET.sub(lambda m: m.group(1) + _alias(m.group(2)), fixed)
+
+
+def _alias(name: bytes) -> bytes:
+    return CHARSET_ALIASES[name.decode("ascii").lower()].encode("ascii")
 
 
 def html_to_text(html: str) -> str:
@@ -115,8 +199,10 @@ def html_links(html: str) -> list[str]:
     return re.findall(r"""href\s*=\s*["']?([^"'\s>]+)""", html, flags=re.IGNORECASE)
 
 
-def _header(msg, name: str) -> str:
-    """A header as text whatever its encoding; never raises on malformed input."""
+def _header(msg, name: str, hint: str | None = None) -> str:
+    """A header as text whatever its encoding, encoded words left for `decode_words`;
+    never raises on malformed input. Raw 8-bit bytes are read as UTF-8, else in the
+    charset the message declares for its text (`hint`), else as windows-1252."""
     try:
         value = msg.get(name)
     except Exception:
@@ -124,21 +210,32 @@ def _header(msg, name: str) -> str:
     if value is None:
         return ""
     if isinstance(value, Header):  # raw 8-bit bytes the parser could not name a charset for
-        return "".join(_decode_part(part, charset) for part, charset in decode_header(value))
-    # Raw 8-bit headers may also arrive as surrogate escapes: most such mail is UTF-8.
-    return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return "".join(
+            _decode_bytes(part, "utf-8", hint) if isinstance(part, bytes) else part
+            for part, _ in decode_header(value)
+        )
+    value = str(value)
+    if "\x1b" in value and value.isascii():  # raw ISO-2022-JP, as some Japanese mailers send
+        return _decode_bytes(value.encode("ascii"), "iso2022_jp_ext")
+    return _decode_bytes(value.encode("utf-8", "surrogateescape"), "utf-8", hint)
 
 
-def _decode_part(part: bytes | str, charset: str | None) -> str:
-    if isinstance(part, str):
-        return part
-    for encoding in (charset, "utf-8", "latin-1"):
-        if encoding and encoding != "unknown-8bit":
-            try:
-                return part.decode(encoding)
-            except (LookupError, UnicodeDecodeError):
-                continue
-    return part.decode("latin-1")
+def _decode_bytes(data: bytes, *encodings: str | None) -> str:
+    """The first of `encodings` (aliases applied) that decodes `data`, else windows-1252."""
+    for encoding in encodings:
+        try:
+            return data.decode(charset(encoding) or "utf-8")
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("cp1252", "replace")
+
+
+def _declared_charset(msg) -> str | None:
+    """The charset the message declares for its text, a hint for undeclared 8-bit headers."""
+    try:
+        return next(filter(None, (part.get_content_charset() for part in msg.walk())), None)
+    except Exception:  # a hostile MIME tree; headers then fall back to UTF-8/windows-1252
+        return None
 
 
 def _all(msg, *names: str) -> list[str]:
@@ -151,19 +248,21 @@ def _all(msg, *names: str) -> list[str]:
     return values
 
 
-def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words ("=?utf-8?q?Jos=C3=A9?="); leave junk as it is."""
+def decode_words(value: str, hint: str | None = None) -> str:
+    """Decode RFC 2047 encoded words ("=?utf-8?q?Jos=C3=A9?="), adjacent words of one
+    charset together (a character may be split between them); leave junk as it is."""
     try:
-        return str(make_header(decode_header(value)))
-    except (ValueError, LookupError, UnicodeError, HeaderParseError):
+        chunks = decode_header(value)
+    except (HeaderParseError, ValueError, UnicodeError):
         return value
-
-
-def _first(value: object) -> str:
-    """mail-parser returns a list when a header is repeated; the first one counts."""
-    if isinstance(value, list | tuple):
-        value = value[0] if value else ""
-    return str(value or "")
+    return "".join(
+        part
+        if isinstance(part, str)
+        else part.decode("raw-unicode-escape")
+        if encoding is None
+        else _decode_bytes(part, encoding, "utf-8", hint)
+        for part, encoding in chunks
+    )
 
 
 def _clean(value: str) -> str:
@@ -171,11 +270,33 @@ def _clean(value: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
 
 
-def _sender(msg) -> tuple[str | None, str | None]:
+_PLAIN_ADDRESS = re.compile(r"[^\s\"<>@,;()\\]+@[^\s\"<>@,;()\\]+")
+_ANY_ADDRESS = re.compile(r"[^\s\"<>@,;:()\[\]\\]+@[^\s\"<>@,;:()\[\]\\]+")
+
+
+def _addresses(values: list[str]) -> list[tuple[str, str]]:
+    """(display name, address) pairs, parsed by the standard library's RFC 5322 parser,
+    which decodes encoded words only after finding the structure: a comma or an `@`
+    inside an encoded display name stays in the name. Junk that parser cannot read
+    ("Big Bug bb@bug.com", two bare addresses) still yields the addresses it holds."""
+    found: list[tuple[str, str]] = []
+    for value in values:
+        try:
+            header = policy.default.header_factory("to", value)
+            parsed = [(a.display_name, a.addr_spec) for a in header.addresses]
+        except Exception:  # the header parser is strict about some junk; the regex is not
+            parsed = []
+        plain = [(name, addr) for name, addr in parsed if _PLAIN_ADDRESS.fullmatch(addr)]
+        found.extend(plain or [("", addr) for addr in _ANY_ADDRESS.findall(value)])
+    return found
+
+
+def _sender(msg, hint: str | None) -> tuple[str | None, str | None]:
     for header in ("From", "Sender", "Reply-To"):
-        name, addr = parseaddr(_header(msg, header))
-        if "@" in addr:
-            return (_clean(decode_words(name)) or None), addr.strip().lower()
+        found = _addresses([_header(msg, header, hint)])
+        if found:
+            name, addr = found[0]
+            return (_clean(name) or None), addr.strip().lower()
     return None, None
 
 

@@ -23,7 +23,22 @@ NAMES = [
     ("Zoë Müller <zoe@example.de>", "Zoë Müller", "zoe@example.de"),
     ("plain@example.org", None, "plain@example.org"),
     ("<angle@example.org>", None, "angle@example.org"),
-    ("=?utf-8?b?!!!not base64?= <x@example.org>", "=?utf-8?b?!!!not base64?=", "x@example.org"),
+    ("=?utf-8?b?!!!not base64?= <x@example.org>", "!!!not base64", "x@example.org"),
+    # Outlook writes "Last, First"; the comma is inside the encoded word
+    (
+        "=?utf-8?Q?Garc=C3=ADa=2C_Mar=C3=ADa?= <maria.garcia@example.es>",
+        "García, María",
+        "maria.garcia@example.es",
+    ),
+    # an `@` inside an encoded display name is part of the name, not the address
+    (
+        "=?utf-8?q?Jos=C3=A9_x@evil.example?= <real@example.org>",
+        "José x@evil.example",
+        "real@example.org",
+    ),
+    ("Big Bug bb@bug.com", None, "bb@bug.com"),
+    ("tim@example.com concierge@example.com", None, "tim@example.com"),
+    ("John Doe <jdoe@machine(comment).  example>", "John Doe", "jdoe@machine.example"),
     ("undisclosed-recipients:;", None, None),
 ]
 
@@ -77,3 +92,63 @@ def test_references_and_in_reply_to():
         headers(From="a@example.org", In_Reply_To="<b@x> junk", References="<a@x>\r\n <b@x>")
     )
     assert msg.in_reply_to == "<b@x>" and msg.references == ("<a@x>", "<b@x>")
+
+
+def test_gb2312_subject_decodes_as_its_superset_gb18030():
+    # "镕" is in GBK/GB18030 but not in GB2312; Chinese clients label such text gb2312 anyway
+    encoded = "=?gb2312?B?" + __import__("base64").b64encode("朱镕基".encode("gb18030")).decode()
+    msg = parse_message(headers(From="a@example.cn", Subject=encoded + "?="))
+    assert msg.subject == "朱镕基"
+
+
+def test_iso_2022_jp_subject_split_across_encoded_words():
+    # a mailer that cuts the JIS byte stream in the middle of a character
+    jis = "応募書類の送付".encode("iso2022_jp")
+    import base64
+
+    words = [jis[:7], jis[7:]]
+    subject = " ".join(f"=?ISO-2022-JP?B?{base64.b64encode(w).decode()}?=" for w in words)
+    assert parse_message(headers(From="a@example.jp", Subject=subject)).subject == "応募書類の送付"
+
+
+def test_raw_iso_2022_jp_subject_without_encoded_words():
+    raw = b"From: a@example.jp\r\nSubject: " + "応募".encode("iso2022_jp") + b"\r\n\r\nbody"
+    assert parse_message(raw).subject == "応募"
+
+
+def test_utf7_under_outlook_express_label():
+    subject = "=?unicode-1-1-utf-7?Q?" + "Bewerbung f\u00fcr".encode("utf-7").decode() + "?="
+    msg = parse_message(headers(From="a@example.de", Subject=subject.replace(" ", "_")))
+    assert msg.subject == "Bewerbung für"
+
+
+def test_iso_8859_1_label_reads_windows_1252_quotes():
+    raw = b"From: a@example.org\r\nSubject: =?iso-8859-1?Q?=93Hi=94?=\r\n\r\nbody"
+    assert parse_message(raw).subject == "\u201cHi\u201d"
+
+
+def test_raw_8bit_subject_in_the_declared_body_charset():
+    raw = (
+        b"From: a@example.ru\r\nSubject: " + "Резюме".encode("koi8-r") + b"\r\n"
+        b"Content-Type: text/plain; charset=koi8-r\r\n\r\n" + "Здравствуйте".encode("koi8-r")
+    )
+    msg = parse_message(raw)
+    assert (msg.subject, msg.text) == ("Резюме", "Здравствуйте")
+
+
+def test_unindented_continuation_does_not_end_the_header_block():
+    raw = (
+        b"Received: from mx.example.org by mail.example.com\r\n"
+        b"X-Long: first part of a header that a broken mailer wrapped\r\n"
+        b"without indenting the rest of it\r\n"
+        b"From: Ada Lovelace <ada@example.org>\r\n"
+        b"Subject: Application\r\n\r\nHello"
+    )
+    msg = parse_message(raw)
+    assert (msg.sender_email, msg.subject, msg.text) == ("ada@example.org", "Application", "Hello")
+
+
+def test_obsolete_space_before_colon():
+    raw = b"From  : John <john@example.org>\r\nSubject     : Hello\r\n\r\nbody"
+    msg = parse_message(raw)
+    assert (msg.sender_email, msg.subject) == ("john@example.org", "Hello")
