@@ -15,7 +15,21 @@ CASES = [
     ("https://github.com/alice?tab=repositories", "https://github.com/alice"),
     ("https://github.com/alice/my.dotted-repo_1", "https://github.com/alice/my.dotted-repo_1"),
     ("https://github.com/a", "https://github.com/a"),
-    ("https://gist.github.com/alice/123abc", None),
+    ("https://gist.github.com/alice/123abc", "https://gist.github.com/alice/123abc"),
+    ("https://gist.github.com/alice/123abc#file-x-py", "https://gist.github.com/alice/123abc"),
+    ("https://gist.github.com/5d3f8a9b", "https://gist.github.com/5d3f8a9b"),
+    ("https://gist.github.com/alice", None),
+    (
+        "https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fgithub.com%2Fjdoe"
+        "%2Fhtm-demo&data=05%7C01%7C&sdata=abc%3D&reserved=0",
+        "https://github.com/jdoe/htm-demo",
+    ),
+    ("https://www.google.com/url?q=https://github.com/jdoe&sa=D", "https://github.com/jdoe"),
+    (
+        "https://urldefense.proofpoint.com/v2/url?u=https-3A__github.com_jdoe_nupic&d=DwMF",
+        "https://github.com/jdoe/nupic",
+    ),
+    ("https://urldefense.com/v3/__https://github.com/jdoe__;!!abc$", "https://github.com/jdoe"),
     ("https://gitlab.com/dave", None),
     ("https://bitbucket.org/eve", None),
     ("https://github.com/orgs/numenta", None),
@@ -52,6 +66,35 @@ TEXT_CASES = [
     ("https://github.com/carol/*", ["https://github.com/carol"]),
     ("https://github.com/Carol and https://github.com/carol", ["https://github.com/Carol"]),
     ("https://github.com/José", []),
+    ("my GitHub is @ada-l and my email ada@example.org", ["https://github.com/ada-l"]),
+    ("GitHub: @ada-l.", ["https://github.com/ada-l"]),
+    ("Github handle - adal", ["https://github.com/adal"]),
+    ("GitHub username: adal\nThanks", ["https://github.com/adal"]),
+    ("GitHub is where I keep my code", []),
+    ("GitHub: available on request", []),
+    ("write to ada@github.com", []),
+    (
+        "my snippet: https://gist.github.com/ada/0f3c9e21 (Python)",
+        ["https://gist.github.com/ada/0f3c9e21"],
+    ),
+    (
+        "Outlook wraps it:\n<https://github.com/some-long-login/a-rather-\nlong-repository-name>",
+        ["https://github.com/some-long-login/a-rather-long-repository-name"],
+    ),
+    (
+        "Here is the project I am proudest of, a simulator: https://github.com/some-long-login/"
+        "a-rather-long-repositor\ny-name with tests.",
+        ["https://github.com/some-long-login/a-rather-long-repository-name"],
+    ),
+    (
+        "Profile: https://github.com/ada\nThanks for reading.",
+        ["https://github.com/ada"],
+    ),
+    (
+        "See https://nam02.safelinks.protection.outlook.com/?url=https%3A%2F%2Fgithub.com%2Fbo"
+        "&data=x&reserved=0 for code",
+        ["https://github.com/bo"],
+    ),
 ]
 
 
@@ -69,7 +112,7 @@ def test_text_then_urls_deduplicated_in_order():
         "https://github.com/alice",
         "https://github.com/alice/htm",
         "https://github.com/bob",
-    ]
+    ]  # "gist.github.com/x/1" is no gist id
 
 
 def test_find_in_text_keeps_order_and_duplicates():
