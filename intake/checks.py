@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from intake.classify import APPLICATION, FOLLOW_UP
 from intake.extract import Extraction
 from intake.rules import ITEMS, Posting
 
@@ -23,6 +22,7 @@ DEFAULT_OUTCOMES = {
     **{f"missing_{item}": "incomplete" for item in ITEMS},
     "eligibility_unknown": "incomplete",
     "resume_unreadable": "incomplete",
+    "resume_no_text": "needs_review",
     "ineligible": "ineligible",
     "after_deadline": "closed",
     "not_yet_open": "closed",
@@ -31,6 +31,7 @@ DEFAULT_OUTCOMES = {
     "needs_sponsorship": "needs_review",
     "duplicate_application": "needs_review",
     "posting_ambiguous": "needs_review",
+    "posting_unmatched": "needs_review",
 }
 FLAG_CODES = frozenset(DEFAULT_OUTCOMES)
 _CODE_HOST = re.compile(
@@ -125,10 +126,17 @@ for _item in ITEMS:
     check(f"missing_{_item}")(_missing(_item))
 
 
-@check("resume_unreadable")
-def resume_unreadable(ctx: Context) -> RuleFlag | None:
-    flag = next((f for f in ctx.extraction.flags if f.code == "resume_unreadable"), None)
-    return RuleFlag("resume_unreadable", flag.message) if flag else None
+def _resume_flag(code: str) -> Callable[[Context], RuleFlag | None]:
+    def run(ctx: Context) -> RuleFlag | None:
+        flag = next((f for f in ctx.extraction.flags if f.code == code), None)
+        return RuleFlag(code, flag.message) if flag else None
+
+    return run
+
+
+# The resume could not be read (ask for another copy), or is a scan (a person reads it).
+for _code in ("resume_unreadable", "resume_no_text"):
+    check(_code)(_resume_flag(_code))
 
 
 @check("eligibility")
@@ -220,7 +228,7 @@ class Route:
 
 def score(extraction: Extraction, posting: Posting) -> int:
     """How strongly a message points at a posting: subject phrases, body phrases, area, period."""
-    subject = extraction.message.subject.lower()
+    subject = extraction.parts[0].subject.lower()
     body = (extraction.cover_letter or "").lower()
     points = 3 * sum(phrase.lower() in subject for phrase in posting.match.subject)
     points += sum(phrase.lower() in body for phrase in posting.match.body)
@@ -233,16 +241,23 @@ def score(extraction: Extraction, posting: Posting) -> int:
 
 
 def route(extraction: Extraction, candidates: list[Posting]) -> Route:
-    """The posting an application or follow-up is for; ambiguity is flagged, not guessed."""
-    if extraction.kind not in (APPLICATION, FOLLOW_UP) or not candidates:
+    """The posting an application is for. The only posting of a mailbox takes all its
+    mail; among several, the highest score wins, a tie is flagged `posting_ambiguous`
+    and no points at all `posting_unmatched` (a full-time application to interns@):
+    never guessed."""
+    if not candidates:
         return Route(None)
-    if len(candidates) == 1:
-        return Route(candidates[0])
     scores = {p.id: score(extraction, p) for p in candidates}
+    if len(candidates) == 1:
+        return Route(candidates[0], scores)
     ranked = sorted(candidates, key=lambda p: scores[p.id], reverse=True)
-    if scores[ranked[0].id] > scores[ranked[1].id]:
+    best = scores[ranked[0].id]
+    if best == 0:
+        names = " or ".join(p.id for p in ranked)
+        return Route(None, scores, RuleFlag("posting_unmatched", f"names none of {names}"))
+    if best > scores[ranked[1].id]:
         return Route(ranked[0], scores)
-    tied = [p.id for p in ranked if scores[p.id] == scores[ranked[0].id]]
+    tied = [p.id for p in ranked if scores[p.id] == best]
     return Route(None, scores, RuleFlag("posting_ambiguous", f"could be {' or '.join(tied)}"))
 
 
@@ -274,8 +289,6 @@ def evaluate(
 ) -> Evaluation:
     """Route, then run every registered check against the posting. Pure."""
     routed = route(extraction, candidates)
-    if extraction.kind == FOLLOW_UP:  # judged with the application it continues (issue 6)
-        return Evaluation(routed, None, (), ())
     if routed.posting is None:
         flags = (routed.flag,) if routed.flag else ()
         status = "needs_review" if routed.flag else None
@@ -291,14 +304,3 @@ def all_flags(extraction: Extraction, evaluation: Evaluation) -> list[RuleFlag]:
     decided = {f.code for f in evaluation.flags}
     extra = [RuleFlag(f.code, f.message) for f in extraction.flags if f.code not in decided]
     return [*evaluation.flags, *extra]
-
-
-def contract(extraction: Extraction, evaluation: Evaluation, mailbox: str | None) -> dict:
-    """The `intake parse --json` object: extraction plus the posting, status and flags."""
-    result = extraction.to_json(mailbox=mailbox, posting=evaluation.posting)
-    result["status"] = evaluation.status
-    result["flags"] = [
-        {"code": f.code, "message": f.message, "evidence": f.evidence}
-        for f in all_flags(extraction, evaluation)
-    ]
-    return result

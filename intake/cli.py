@@ -113,22 +113,28 @@ def rules_dir(ctx: click.Context, option: Path | None) -> Path:
 
 
 def judge(ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path | None):
-    """Extract and evaluate one .eml file, as the pipeline would, without a database."""
+    """The decision the pipeline would make about one .eml file, with no history (no
+    database): the same pure function the daemon calls."""
+    from dataclasses import replace
     from datetime import UTC, datetime
 
-    from intake.checks import evaluate
-    from intake.extract import extract
+    from intake.decision import History, Setup, decide
+    from intake.extract import read
     from intake.parse import parse_message
-    from intake.rules import for_mailbox, load_all
+    from intake.rules import load_all
 
     try:
         raw = file.read_bytes()
     except OSError as exc:
         raise IntakeError(f"{file}: {exc.strerror or exc}") from None
     postings = load_all(rules_dir(ctx, rules_path))
-    extraction = extract(parse_message(raw))
-    received = (extraction.message.date or datetime.now(UTC)).date()
-    return extraction, evaluate(extraction, for_mailbox(postings, mailbox), received)
+    if Path(ctx.obj).exists():
+        from intake.pipeline import processor_for
+
+        setup = replace(processor_for(load_config(ctx)).setup(mailbox), postings=postings)
+    else:
+        setup = Setup(postings, mailbox)
+    return decide(read(parse_message(raw)), History(), setup, datetime.now(UTC))
 
 
 @cli.command()
@@ -140,11 +146,10 @@ def judge(ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path 
 def parse(
     ctx: click.Context, file: Path, as_json: bool, mailbox: str | None, rules_path: Path | None
 ) -> None:
-    """Show what the pipeline extracts from one message, without touching the database."""
-    from intake.checks import contract
+    """Show what the pipeline extracts and decides for one message, without a database."""
+    from intake.decision import contract
 
-    extraction, evaluation = judge(ctx, file, mailbox, rules_path)
-    result = contract(extraction, evaluation, mailbox)
+    result = contract(judge(ctx, file, mailbox, rules_path), mailbox)
     if as_json:
         click.echo(json.dumps(result, indent=2, ensure_ascii=False))
     else:
@@ -152,10 +157,14 @@ def parse(
 
 
 def print_summary(result: dict) -> None:
-    sender = result["sender"]
-    click.echo(f"kind:     {result['kind']}")
+    sender, applicant, referrer = result["sender"], result["applicant"], result["referred_by"]
+    click.echo(f"kind:     {result['kind']} (score {result['score']})")
     click.echo(f"posting:  {result['posting'] or '-'} ({result['status'] or 'not evaluated'})")
     click.echo(f"from:     {sender['name'] or ''} <{sender['email'] or '?'}>")
+    if applicant and applicant != sender:
+        click.echo(f"applicant: {applicant['name'] or ''} <{applicant['email'] or '?'}>")
+    if referrer:
+        click.echo(f"referred by: {referrer['name'] or ''} <{referrer['email'] or '?'}>")
     click.echo(f"subject:  {result['subject']}")
     click.echo(f"github:   {', '.join(result['github']) or '-'}")
     period = result["internship_period"]
@@ -167,11 +176,27 @@ def print_summary(result: dict) -> None:
     for item in eligibility["evidence"]:
         click.echo(f'          {item["code"]}: "{item["text"]}"')
     resume = result["resume"]
-    click.echo(f"resume:   {resume['filename'] if resume else '-'}")
+    state = f" ({resume['state']})" if resume and resume["state"] != "text" else ""
+    click.echo(
+        f"resume:   {(resume['filename'] or 'pasted in the body') if resume else '-'}{state}"
+    )
+    for doc in result["attachments"]:
+        click.echo(f"document: {doc['filename'] or '(no name)'}: {doc['role']}, {doc['state']}")
     for flag in result["flags"]:
         click.echo(f"flag:     {flag['code']}: {flag['message']}")
+    for reply in result["replies"]:
+        click.echo(f"reply:    {_reply_line(reply)}")
     if resume:
         click.echo("\n--- resume text ---\n" + resume["text"].strip())
+
+
+def _reply_line(reply: dict) -> str:
+    to = reply["to"] or "?"
+    if reply["status"] == "skipped":
+        return f"none to {reply['role']} {to}: {reply['reason']}"
+    if reply["status"] == "suppressed":
+        return f"{reply['template']} to {reply['role']} {to}, suppressed: {reply['reason']}"
+    return f"{reply['template']} to {reply['role']} {to}"
 
 
 @cli.group()
@@ -201,34 +226,77 @@ def rules_check(ctx: click.Context, rules_path: Path | None) -> None:
 
 
 @rules.command("explain")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option("--message", "message_id", type=int, help="A stored message (rawmessage id).")
 @MAILBOX_OPTION
 @RULES_OPTION
 @click.pass_context
 def rules_explain(
-    ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path | None
+    ctx: click.Context,
+    file: Path | None,
+    message_id: int | None,
+    mailbox: str | None,
+    rules_path: Path | None,
 ) -> None:
-    """Which posting a message matched, which rules fired, and why."""
-    extraction, evaluation = judge(ctx, file, mailbox, rules_path)
-    click.echo(f"kind: {extraction.kind}")
+    """Why a message is what it is: every signal and its weight, the routing scores, every
+    check hit or miss, the status and who gets which reply. FILE is judged alone;
+    --message ID is a stored message judged with its real history."""
+    if (file is None) == (message_id is None):
+        raise click.UsageError("give either FILE or --message ID")
+    decision = judge(ctx, file, mailbox, rules_path) if file else stored_decision(ctx, message_id)
+    for line in explain_lines(decision):
+        click.echo(line)
+
+
+def stored_decision(ctx: click.Context, message_id: int):
+    """A stored message's decision, made again now with its real history."""
+    from datetime import UTC, datetime
+
+    from intake.models import RawMessage
+    from intake.pipeline import processor_for
+    from intake.processing import judge as judge_stored
+
+    cfg = load_config(ctx)
+    with database(ctx) as session:
+        raw = session.get(RawMessage, message_id)
+        if raw is None:
+            raise IntakeError(f"no stored message {message_id}")
+        return judge_stored(session, raw, processor_for(cfg), datetime.now(UTC))
+
+
+def explain_lines(decision) -> list[str]:
+    verdict, evaluation = decision.verdict, decision.evaluation
+    lines = [f"kind: {decision.kind} ({verdict.reason or verdict.kind})"]
+    for hit in verdict.signals:
+        mark = f"{hit.weight:+3d}" if hit.fired else "  ."
+        lines.append(f"  {mark} {hit.signal}" + (f': "{hit.evidence}"' if hit.fired else ""))
+    if verdict.signals:
+        lines.append(f"  score {verdict.score}")
+    for role, person in (("applicant", decision.applicant), ("referred by", decision.referrer)):
+        if person:
+            lines.append(f"{role}: {person.name or ''} <{person.email or '?'}>")
+    if decision.target:
+        lines.append(f"folded into application #{decision.target}")
     if evaluation.route.scores:
         scores = ", ".join(f"{p}={n}" for p, n in evaluation.route.scores.items())
-        click.echo(f"routing scores: {scores}")
+        lines.append(f"routing scores: {scores}")
     if evaluation.route.flag:
-        click.echo(f"posting: none: {evaluation.route.flag.message}")
+        lines.append(f"posting: none: {evaluation.route.flag.message}")
     elif evaluation.posting is None:
-        click.echo("posting: none (not an application, or no posting for this mailbox)")
+        lines.append("posting: none (not an application, or no posting for this mailbox)")
     else:
-        click.echo(f"posting: {evaluation.posting}")
+        lines.append(f"posting: {evaluation.posting}")
     for result in evaluation.results:
         if result.flag:
             evidence = f' ("{result.flag.evidence}")' if result.flag.evidence else ""
-            click.echo(
+            lines.append(
                 f"  FIRED {result.name}: {result.flag.code}: {result.flag.message}{evidence}"
             )
         else:
-            click.echo(f"  ok    {result.name}")
-    click.echo(f"status: {evaluation.status or '-'}; reply template: {evaluation.reply or '-'}")
+            lines.append(f"  ok    {result.name}")
+    lines.append(f"status: {evaluation.status or '-'}")
+    lines += [f"reply: {_reply_line(r.to_json())}" for r in decision.replies]
+    return lines
 
 
 @cli.command()
@@ -239,12 +307,11 @@ def reprocess(ctx: click.Context, posting: str | None) -> None:
     from rich.progress import Progress
 
     from intake.db import make_engine
-    from intake.pipeline import Processor
+    from intake.pipeline import processor_for
     from intake.pipeline import reprocess as run
-    from intake.rules import load_all
 
     cfg = load_config(ctx)
-    processor = Processor(load_all(cfg.rules_dir), follow_up_days=cfg.replies.follow_up_days)
+    processor = processor_for(cfg)
     with Progress(transient=True) as bar:
         task = bar.add_task("reprocessing", total=None)
         counts = run(

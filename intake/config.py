@@ -49,6 +49,9 @@ class MailboxConfig(_Strict):
     # `intake run`: poll every poll_seconds; with idle = true also wait in IMAP IDLE and
     # poll as soon as the server reports new mail, re-issuing IDLE every idle_seconds
     # (servers may drop an IDLE after 30 minutes, NAT boxes sooner).
+    # An application that fits no posting of this mailbox (or several equally) gets a
+    # neutral "received; a recruiter will route it" (templates/default/received_unrouted).
+    reply_unrouted: bool = True
     poll_seconds: float = Field(default=300.0, ge=1)
     idle: bool = False
     idle_seconds: float = Field(default=600.0, ge=1, le=1740)

@@ -19,13 +19,22 @@ MAX_DOCX_UNPACKED = 200 * 2**20
 
 @dataclass(frozen=True)
 class DocumentText:
-    """What one attachment yields. `error` says why `text` is missing or partial."""
+    """What one attachment yields. `error` says why it could not be read; a document that
+    opened but holds no text (a scan) has no error and state `no_text`."""
 
     format: str  # pdf | docx | text | html | other
     text: str = ""
     links: tuple[str, ...] = ()
     error: str | None = None
     pages: int | None = None
+    ocr: bool = False  # the text was recognised from page images
+
+    @property
+    def state(self) -> str:
+        """text | no_text (opened, nothing to read: a scan) | unreadable (with `error`)."""
+        if self.error:
+            return "unreadable"
+        return "text" if self.text.strip() else "no_text"
 
 
 def sniff(data: bytes, filename: str | None, content_type: str) -> str:
@@ -123,12 +132,10 @@ def read_document(
     try:
         if fmt == "pdf":
             text, links, pages = run_isolated(pdf_text, data, timeout=timeout)
-            if not text.strip():
-                return DocumentText(fmt, "", tuple(links), "PDF has no text layer", pages)
             return DocumentText(fmt, text, tuple(links), None, pages)
         if fmt == "docx":
             text, links = run_isolated(docx_text, data, timeout=timeout)
-            return DocumentText(fmt, text, tuple(links), None if text.strip() else "DOCX is empty")
+            return DocumentText(fmt, text, tuple(links))
     except ExtractionError as exc:
         return DocumentText(fmt, error=f"cannot read {fmt.upper()}: {exc}")
     if fmt == "html":

@@ -1,25 +1,29 @@
-"""From a parsed message to what a recruiter asks for, each value with where it came from.
+"""From parsed messages to what a recruiter asks for, each value with where it came from.
 
-Pure apart from running document parsers in an isolated child process; no database,
-no network, no clock. `Extraction.to_json()` is the `intake parse --json` contract.
+Two steps, both pure apart from running document parsers in an isolated child process:
+`read` takes one message to a `Part` (the candidate's own words, their documents and
+their roles, the period and area they ask for; a forward's note is set aside), and
+`assemble` makes the application from one or more parts (a follow-up adds a part), in
+this one place: the resume, cover letter, links, period, area and eligibility.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from intake import roles
 from intake.area import find_area
-from intake.classify import classify
 from intake.documents import DocumentText, read_document
 from intake.eligibility import CODES, Eligibility, assess
+from intake.forwards import Forward, detect
 from intake.links import github_links
 from intake.parse import Attachment, ParsedMessage, html_links
 from intake.period import Period, find_period
-from intake.quoting import is_forward, new_text
+from intake.quoting import new_text
 
-_RESUME_NAME = re.compile(r"(resume|résumé|\bcv\b|cv[_\-. ]|curriculum|vitae|lebenslauf)", re.I)
-_COVER_NAME = re.compile(r"(cover|letter|motivation|anschreiben)", re.IGNORECASE)
 _SECTION = re.compile(
     r"^\s*(education|(?:work |professional |research )?experience|(?:technical )?skills|projects"
     r"|publications|(?:relevant )?coursework|awards|honors)\s*:?\s*$",
@@ -30,10 +34,19 @@ _HTML_QUOTE = re.compile(
     r"<blockquote|<div[^>]+(?:gmail_quote|divRplyFwdMsg|appendonsend|moz-cite-prefix)",
     re.IGNORECASE,
 )
+# Where the forwarded message starts in a forward's HTML.
+_HTML_FORWARD = re.compile(
+    r"forwarded message|begin forwarded message|divRplyFwdMsg|moz-forward-container"
+    r"|border-top:\s*solid\s*#[0-9a-f]{6}|weitergeleitete nachricht|message transf[ée]r[ée]"
+    r"|mensaje reenviado|gmail_quote",
+    re.IGNORECASE,
+)
 MAX_ATTACHMENT = 25 * 2**20
 # Each document may take up to `timeout` seconds: cap how many one message can cost.
 MAX_DOCUMENTS = 10
 _SKIPPED = DocumentText("other", error=f"not read: only the first {MAX_DOCUMENTS} attachments are")
+# Documents others wrote about the candidate: their links and statements are not the candidate's.
+_ABOUT_THE_CANDIDATE = (roles.TRANSCRIPT, roles.RECOMMENDATION, roles.CERTIFICATE)
 
 
 @dataclass(frozen=True)
@@ -42,8 +55,9 @@ class ExtractedDocument:
     content_type: str
     size: int
     sha256: str
-    role: str  # resume | cover_letter | other
+    role: str  # resume | cover_letter | transcript | recommendation | certificate | other
     content: DocumentText
+    points: int = 0  # how strongly name and text say `role` (0: a resume for want of another)
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,55 @@ class Flag:
 
 
 @dataclass(frozen=True)
-class Extraction:
+class Part:
+    """One message as the candidate wrote it: for a forward, the forwarded message."""
+
     message: ParsedMessage
-    kind: str
+    body: str  # the candidate's new text (quotes dropped; a forward's note set aside)
+    letter: str  # the body without a pasted resume
+    pasted_resume: str | None
+    documents: tuple[ExtractedDocument, ...]
+    urls: tuple[str, ...]  # link targets in the candidate's part (HTML hrefs)
+    forward: Forward | None
+    period: Period | None
+    area: str | None
+
+    @property
+    def subject(self) -> str:
+        return _subject(self.message, self.forward)
+
+    @property
+    def date(self) -> datetime | None:
+        return _date(self.message, self.forward)
+
+    @property
+    def cover(self) -> str:
+        return cover_text(self.letter, self.documents)
+
+
+def _subject(msg: ParsedMessage, forward: Forward | None) -> str:
+    return (forward.subject if forward else None) or msg.subject
+
+
+def _date(msg: ParsedMessage, forward: Forward | None) -> datetime | None:
+    """When the candidate wrote it: a forward's own Date when it has one."""
+    when = forward.date if forward else None
+    if when is not None:
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return msg.date
+
+
+def cover_text(letter: str, documents: Sequence[ExtractedDocument]) -> str:
+    """The letter written in the body, else the text of an attached cover letter."""
+    attached = (d.content.text.strip() for d in documents if d.role == roles.COVER_LETTER)
+    return letter or next(attached, "")
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The application as a whole: one or more parts, assembled by `assemble`."""
+
+    parts: tuple[Part, ...]
     documents: tuple[ExtractedDocument, ...]
     github: tuple[str, ...]
     cover_letter: str | None
@@ -66,8 +126,19 @@ class Extraction:
     flags: tuple[Flag, ...]
 
     @property
+    def message(self) -> ParsedMessage:
+        return self.parts[0].message
+
+    @property
     def resume(self) -> ExtractedDocument | None:
-        return next((d for d in self.documents if d.role == "resume"), None)
+        return next((d for d in self.documents if d.role == roles.RESUME), None)
+
+    @property
+    def resume_state(self) -> str | None:
+        """text, no_text (a scan), unreadable (encrypted, corrupt), or None (no resume)."""
+        if resume := self.resume:
+            return resume.content.state
+        return "text" if self.pasted_resume else None
 
     def resume_json(self) -> dict | None:
         if resume := self.resume:
@@ -75,17 +146,24 @@ class Extraction:
                 "filename": resume.filename,
                 "content_type": resume.content_type,
                 "text": resume.content.text,
+                "state": resume.content.state,
+                "ocr": resume.content.ocr,
             }
         if self.pasted_resume:
-            return {"filename": None, "content_type": "text/plain", "text": self.pasted_resume}
+            return {
+                "filename": None,
+                "content_type": "text/plain",
+                "text": self.pasted_resume,
+                "state": "text",
+                "ocr": False,
+            }
         return None
 
-    def to_json(self, mailbox: str | None = None, posting: str | None = None) -> dict:
+    def to_json(self) -> dict:
+        """The extracted half of the `intake parse --json` contract (decision.contract
+        adds kind, applicant, posting, status, flags and replies)."""
         msg = self.message
         return {
-            "kind": self.kind,
-            "mailbox": mailbox,
-            "posting": posting,
             "message_id": msg.message_id,
             "sender": {"name": msg.sender_name, "email": msg.sender_email},
             "subject": msg.subject,
@@ -106,44 +184,85 @@ class Extraction:
                     "size": d.size,
                     "format": d.content.format,
                     "role": d.role,
+                    "state": d.content.state,
                     "error": d.content.error,
                 }
                 for d in self.documents
             ],
-            "flags": [{"code": f.code, "message": f.message} for f in self.flags],
         }
 
 
-def extract(
-    msg: ParsedMessage, *, timeout: float = 20.0, accepted: tuple[str, ...] = CODES
-) -> Extraction:
-    """Run every extractor over one message."""
-    documents = read_documents(msg.attachments, timeout)
-    body = new_text(msg.text, msg.subject)
+def read(msg: ParsedMessage, *, timeout: float = 20.0) -> Part:
+    """One message to the candidate's part: their words, documents, period and area."""
+    forward = detect(msg)
+    if forward is None:
+        body, attachments = new_text(msg.text, msg.subject), msg.attachments
+    else:
+        body = new_text(forward.text, forward.subject or "")
+        inner = forward.attached.attachments if forward.attached else ()
+        attachments = (*msg.attachments, *inner)
+    documents = read_documents(attachments, timeout)
     letter, pasted = split_pasted_resume(body)
-    cover = letter or next(
-        (d.content.text.strip() for d in documents if d.role == "cover_letter"), ""
-    )
-    resume = next((d for d in documents if d.role == "resume"), None)
-    resume_text = resume.content.text if resume else (pasted or "")
-    area = find_area(msg.subject, cover)
-    return Extraction(
+    cover = cover_text(letter, documents)
+    subject, when = _subject(msg, forward), _date(msg, forward)
+    area = find_area(subject, cover)
+    return Part(
         message=msg,
-        kind=classify(msg, body),
+        body=body,
+        letter=letter,
+        pasted_resume=pasted,
         documents=documents,
+        urls=tuple(_hrefs(msg, forward)),
+        forward=forward,
+        period=find_period(cover, when) or find_period(subject, when),
+        area=area[0] if area else None,
+    )
+
+
+def assemble(parts: Sequence[Part], accepted: tuple[str, ...] = CODES) -> Extraction:
+    """The application its parts make, oldest first: a readable resume beats an unreadable
+    one and a later one an earlier one; later periods and areas win; links accumulate;
+    the longest letter is the cover letter; eligibility is judged on all the letters
+    (the resume only adds what they do not talk about)."""
+    documents = [d for p in parts for d in p.documents]
+    resumes = [d for d in documents if d.role == roles.RESUME]
+    best = next((d for d in reversed(resumes) if d.content.state != "unreadable"), None) or (
+        resumes[-1] if resumes else None
+    )
+    documents = [d for d in documents if d.role != roles.RESUME or d is best]
+    letters = [p.cover for p in parts if p.cover]
+    pasted = (
+        None if best else next((p.pasted_resume for p in reversed(parts) if p.pasted_resume), None)
+    )
+    resume_text = best.content.text if best else (pasted or "")
+    theirs = [d for d in documents if d.role not in _ABOUT_THE_CANDIDATE]
+    return Extraction(
+        parts=tuple(parts),
+        documents=tuple(documents),
         github=tuple(
             github_links(
-                texts=[body, *(d.content.text for d in documents if d.role != "other")],
-                urls=[*_new_html_links(msg), *(u for d in documents for u in d.content.links)],
+                texts=[
+                    *(p.body for p in parts),
+                    *(d.content.text for d in theirs if d.role != "other"),
+                ],
+                urls=[
+                    *(u for p in parts for u in p.urls),
+                    *(u for d in theirs for u in d.content.links),
+                ],
             )
         ),
-        cover_letter=cover or None,
-        pasted_resume=pasted if resume is None else None,
-        period=find_period(cover, msg.date) or find_period(msg.subject, msg.date),
-        area=area[0] if area else None,
-        eligibility=assess(cover, resume_text, accepted),
-        flags=tuple(document_flags(documents)),
+        cover_letter=max(letters, key=len) if letters else None,
+        pasted_resume=pasted,
+        period=next((p.period for p in reversed(parts) if p.period), None),
+        area=next((p.area for p in reversed(parts) if p.area), None),
+        eligibility=assess("\n\n".join(letters), resume_text, accepted, parts[0].date),
+        flags=tuple(resume_flags(best)),
     )
+
+
+def extract(msg: ParsedMessage, *, timeout: float = 20.0) -> Extraction:
+    """One message read and assembled on its own (what `intake parse` shows)."""
+    return assemble([read(msg, timeout=timeout)])
 
 
 def read_documents(
@@ -152,18 +271,27 @@ def read_documents(
     contents = [
         _read(a, timeout) if i < MAX_DOCUMENTS else _SKIPPED for i, a in enumerate(attachments)
     ]
-    roles = assign_roles(attachments, contents)
+    assigned = roles.assign(
+        [
+            roles.Candidate(a.filename, c.format, c.text)
+            for a, c in zip(attachments, contents, strict=True)
+        ]
+    )
     return tuple(
-        ExtractedDocument(a.filename, a.content_type, len(a.data), a.sha256, role, content)
-        for a, content, role in zip(attachments, contents, roles, strict=True)
+        ExtractedDocument(a.filename, a.content_type, len(a.data), a.sha256, role, content, points)
+        for a, content, (role, points) in zip(attachments, contents, assigned, strict=True)
     )
 
 
-def _new_html_links(msg: ParsedMessage) -> list[str]:
-    """hrefs of the HTML body, minus those inside a quoted earlier message."""
-    if not msg.html or is_forward(msg.subject, msg.text):
-        return list(msg.html_links)
-    quote = _HTML_QUOTE.search(msg.html)
+def _hrefs(msg: ParsedMessage, forward: Forward | None) -> list[str]:
+    """Link targets the candidate wrote: in the new part of an HTML reply, in the
+    forwarded part of a forward (not the forwarder's signature above it)."""
+    if forward is not None:
+        if forward.attached is not None:
+            return list(forward.attached.html_links)
+        start = _HTML_FORWARD.search(msg.html)
+        return html_links(msg.html[start.start() :]) if start else []
+    quote = _HTML_QUOTE.search(msg.html) if msg.html else None
     return html_links(msg.html[: quote.start()]) if quote else list(msg.html_links)
 
 
@@ -187,38 +315,17 @@ def _read(attachment: Attachment, timeout: float) -> DocumentText:
     )
 
 
-def assign_roles(attachments: tuple[Attachment, ...], contents: list[DocumentText]) -> list[str]:
-    """Which attachment is the resume, which the cover letter; the rest are `other`.
-
-    The file name decides first ("cv.pdf", "cover_letter.docx"); failing that, the first
-    document-like attachment (PDF/DOCX) is taken to be the resume.
-    """
-    roles = ["other"] * len(attachments)
-    candidates = [
-        i for i, c in enumerate(contents) if c.format in ("pdf", "docx") or _named(attachments[i])
-    ]
-    for i in candidates:
-        name = attachments[i].filename or ""
-        if _COVER_NAME.search(name) and not _RESUME_NAME.search(name):
-            roles[i] = "cover_letter"
-    resume = next(
-        (i for i in candidates if _RESUME_NAME.search(attachments[i].filename or "")), None
-    )
+def resume_flags(resume: ExtractedDocument | None) -> list[Flag]:
+    """What a recruiter must know of the resume: unreadable (ask the applicant for another
+    copy), or a scan without a text layer (received; a person reads it)."""
     if resume is None:
-        resume = next((i for i in candidates if roles[i] == "other"), None)
-    if resume is not None:
-        roles[resume] = "resume"
-    return roles
-
-
-def _named(attachment: Attachment) -> bool:
-    name = attachment.filename or ""
-    return bool(_RESUME_NAME.search(name) or _COVER_NAME.search(name))
-
-
-def document_flags(documents: tuple[ExtractedDocument, ...]) -> list[Flag]:
-    return [
-        Flag("resume_unreadable", f"{d.filename or 'resume'}: {d.content.error}")
-        for d in documents
-        if d.role == "resume" and d.content.error
-    ]
+        return []
+    name = resume.filename or "resume"
+    state = resume.content.state
+    if state == "unreadable":
+        return [Flag("resume_unreadable", f"{name}: {resume.content.error}")]
+    if state == "no_text":
+        pages = resume.content.pages
+        counted = f"{pages} page{'s' if pages != 1 else ''}" if pages else "the file"
+        return [Flag("resume_no_text", f"{name}: {counted} without a text layer (a scan?)")]
+    return []

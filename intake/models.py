@@ -33,6 +33,8 @@ class RawMessage(SQLModel, table=True):
     application_id: int | None = Field(default=None, index=True)
     subject: str | None = Field(default=None, sa_column=Column(Text))
     error: str | None = Field(default=None, sa_column=Column(Text))
+    # What was decided and why: every signal and check, hit or miss (decision.to_json).
+    decision: dict | None = Field(default=None, sa_column=Column(JSON))
 
 
 class Checkpoint(SQLModel, table=True):
@@ -45,8 +47,11 @@ class Checkpoint(SQLModel, table=True):
 
 
 class Applicant(SQLModel, table=True):
+    """A person: an applicant, or someone who referred one. The address is unknown when a
+    forwarded application does not show the candidate's."""
+
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(unique=True, max_length=320)
+    email: str | None = Field(default=None, unique=True, max_length=320)
     name: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -54,6 +59,8 @@ class Applicant(SQLModel, table=True):
 class Application(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     applicant_id: int = Field(foreign_key="applicant.id", index=True)
+    # who forwarded or referred the candidate, when someone else did
+    referrer_id: int | None = Field(default=None, foreign_key="applicant.id", index=True)
     raw_message_id: int = Field(foreign_key="rawmessage.id", unique=True)
     mailbox: str = Field(index=True, max_length=200)
     posting: str | None = Field(default=None, index=True, max_length=200)
@@ -106,18 +113,21 @@ class Flag(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """Replies, queued in the transaction that stores what they answer.
 
-    status: pending (to send), sent, dry_run (rendered, never sent), suppressed (a reply
-    was due but loop safety forbade it: `reason` says why), failed (permanent SMTP error
-    or too many attempts), bounced (the applicant's server refused it).
+    One row per message and role (applicant, referrer, or the sender of mail that gets no
+    reply). status: pending (to send), sent, dry_run (rendered, never sent), suppressed (a
+    reply was due but loop safety forbade it), skipped (no reply is due: spam, a list, a
+    question...), failed (permanent SMTP error or too many attempts), bounced (the
+    recipient's server refused it). `reason` says why for every status but sent.
     """
 
-    __table_args__ = (UniqueConstraint("message_id"),)
+    __table_args__ = (UniqueConstraint("message_id"), UniqueConstraint("trigger_id", "role"))
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int | None = Field(default=None, foreign_key="application.id", index=True)
     trigger_id: int = Field(foreign_key="rawmessage.id", index=True)
+    role: str = Field(default="applicant", max_length=20)  # applicant | referrer | sender
     message_id: str = Field(max_length=998)
-    template: str = Field(max_length=100)
+    template: str = Field(default="", max_length=100)
     to_address: str = Field(default="", index=True, max_length=320)
     envelope_from: str = Field(default="", max_length=320)  # bounces come back here
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

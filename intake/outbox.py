@@ -16,17 +16,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from intake import models
 from intake.config import Config, SmtpConfig
 from intake.db import session as open_session
 from intake.logs import event
-from intake.parse import ParsedMessage
-from intake.replies import Envelope, ReplyPolicy, build, context, decide, render, reply_message_id
-from intake.rules import Posting
+from intake.replies import Envelope, ReplyPolicy, build, context, render, reply_message_id
+
+if TYPE_CHECKING:
+    from intake.decision import Decision, Reply
 
 log = logging.getLogger(__name__)
 COUNTED = ("pending", "sent", "dry_run")  # statuses that count towards the rate limit
@@ -66,103 +68,118 @@ class ReplySettings:
         )
 
 
-@dataclass(frozen=True)
-class Trigger:
-    """The message a reply answers, and what was decided about its application."""
-
-    raw: models.RawMessage
-    message: ParsedMessage
-    application_id: int
-    posting: Posting | None
-    template: str | None
-    codes: list[str]
-    resume_filename: str | None
-
-
 def queue(
-    session: Session, settings: ReplySettings, trigger: Trigger, now: datetime
-) -> models.Outbox | None:
-    """Queue (or record as suppressed) the reply a message is due; at most one per message."""
-    raw, msg = trigger.raw, trigger.message
-    if session.exec(select(models.Outbox).where(models.Outbox.trigger_id == raw.id)).first():
-        return None  # already answered: reprocessing or a crash never queues a second reply
-    to = (msg.sender_email or "").lower()
-    decision = decide(
-        raw.kind or "",
-        trigger.template,
-        to,
-        settings.own_addresses,
-        session.get(models.BouncedAddress, to) is not None,
-        _recent(session, to, now - timedelta(hours=settings.policy.window_hours)),
-        settings.policy,
+    session: Session,
+    settings: ReplySettings,
+    raw: models.RawMessage,
+    decision: Decision,
+    application: models.Application | None,
+    now: datetime,
+) -> list[models.Outbox]:
+    """A row for each reply the decision plans (or declines, with the reason), at most
+    one per message and role: reprocessing or a crash never queues a second one."""
+    rows = []
+    for reply in decision.replies:
+        done = select(models.Outbox).where(
+            models.Outbox.trigger_id == raw.id, models.Outbox.role == reply.role
+        )
+        if session.exec(done).first() is None:
+            rows.append(_row(settings, raw, decision, application, reply, now))
+    for row in rows:
+        session.add(row)
+        session.flush()
+        event(
+            log,
+            "reply_queued",
+            message_id=row.message_id,
+            to=row.to_address,
+            role=row.role,
+            template=row.template or None,
+            status=row.status,
+            reason=row.reason,
+        )
+    return rows
+
+
+def _row(
+    settings: ReplySettings,
+    raw: models.RawMessage,
+    decision: Decision,
+    application: models.Application | None,
+    reply: Reply,
+    now: datetime,
+) -> models.Outbox:
+    app_id = application.id if application else None
+    template = reply.template
+    status = {"skipped": "skipped", "suppressed": "suppressed"}.get(
+        reply.status, "dry_run" if settings.dry_run else "pending"
     )
-    if decision.template is None:
-        return None
-    row = models.Outbox(
-        application_id=trigger.application_id,
+    # the applicant's reply keeps the id it has always had: a crash across an upgrade
+    # can only resend the same message
+    trigger = raw.dedupe_key if reply.role == "applicant" else f"{raw.dedupe_key}|{reply.role}"
+    message_id = reply_message_id(app_id or 0, template or "none", trigger, settings.domain)
+    return models.Outbox(
+        application_id=app_id,
         trigger_id=raw.id,
-        message_id=reply_message_id(
-            trigger.application_id, decision.template, raw.dedupe_key, settings.domain
-        ),
-        template=decision.template,
-        to_address=to,
+        role=reply.role,
+        message_id=message_id,
+        template=template or "",
+        to_address=(reply.to.email or "").lower(),
         envelope_from=settings.reply_to.get(raw.mailbox) or parseaddr(settings.from_address)[1],
-        raw=_compose(settings, trigger, decision.template, now),
-        status="suppressed"
-        if decision.suppressed
-        else "dry_run"
-        if settings.dry_run
-        else "pending",
-        reason=decision.suppressed,
+        raw=_compose(settings, raw, decision, reply, message_id, now) if template else b"",
+        status=status,
+        reason=reply.reason,
         created_at=now,
         next_attempt_at=now,
     )
-    session.add(row)
-    session.flush()
-    event(
-        log,
-        "reply_queued",
-        message_id=row.message_id,
-        to=to,
-        template=row.template,
-        status=row.status,
-        reason=row.reason,
-    )
-    return row
 
 
-def _recent(session: Session, to: str, since: datetime) -> int:
-    query = (
-        select(func.count())
-        .select_from(models.Outbox)
-        .where(
-            models.Outbox.to_address == to,
-            col(models.Outbox.status).in_(COUNTED),
-            models.Outbox.created_at >= since,
+def _compose(
+    settings: ReplySettings,
+    raw: models.RawMessage,
+    decision: Decision,
+    reply: Reply,
+    message_id: str,
+    now: datetime,
+) -> bytes:
+    """The reply: to the applicant (threaded on their message, or on the forwarded one),
+    or the referrer's thanks (threaded on the forward)."""
+    posting = decision.evaluation.route.posting
+    extraction, part = decision.extraction, decision.part
+    resume = extraction.resume if extraction else None
+    referrer, applicant = decision.referrer, decision.applicant
+    if reply.role == "referrer":
+        values = context(
+            posting,
+            [],
+            reply.to.name,
+            None,
+            settings.team,
+            candidate_name=applicant.name if applicant else None,
+            candidate_known=bool(applicant and applicant.email),
         )
-    )
-    return session.exec(query).one()
-
-
-def _compose(settings: ReplySettings, trigger: Trigger, template: str, now: datetime) -> bytes:
-    msg = trigger.message
-    values = context(
-        trigger.posting, trigger.codes, msg.sender_name, trigger.resume_filename, settings.team
-    )
-    text, html = render(
-        settings.templates, trigger.posting.id if trigger.posting else None, template, values
-    )
+        answered, subject = part.message, part.message.subject
+    else:
+        values = context(
+            posting,
+            [f.code for f in decision.evaluation.flags],
+            reply.to.name,
+            resume.filename if resume else None,
+            settings.team,
+            referrer_name=(referrer.name or referrer.email) if referrer else None,
+        )
+        attached = part.forward.attached if part.forward else None
+        answered, subject = (attached or (None if part.forward else part.message)), part.subject
+    text, html = render(settings.templates, posting.id if posting else None, reply.template, values)
     envelope = Envelope(
         from_address=settings.from_address,
-        reply_to=settings.reply_to.get(trigger.raw.mailbox) or settings.from_address,
-        to_name=msg.sender_name,
-        to_address=msg.sender_email or "",
-        subject=msg.subject,
-        in_reply_to=msg.message_id,
-        references=msg.references,
-        message_id=reply_message_id(
-            trigger.application_id, template, trigger.raw.dedupe_key, settings.domain
-        ),
+        reply_to=settings.reply_to.get(raw.mailbox) or settings.from_address,
+        to_name=reply.to.name,
+        to_address=reply.to.email or "",
+        subject=subject,
+        in_reply_to=answered.message_id if answered else None,
+        references=answered.references if answered else (),
+        message_id=message_id,
         date=now,
     )
     return build(envelope, text, html)

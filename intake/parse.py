@@ -16,28 +16,14 @@ from datetime import UTC, datetime
 from email import policy
 from email.errors import HeaderParseError
 from email.header import Header, decode_header
+from email.parser import BytesParser
+from email.policy import compat32
 from email.utils import parsedate_to_datetime
 
 import mailparser
 
 from intake.errors import ExtractionError
 
-# Headers kept verbatim for classifying the message (auto-replies, bounces, lists).
-SIGNAL_HEADERS = (
-    "auto-submitted",
-    "precedence",
-    "x-autoreply",
-    "x-autorespond",
-    "x-auto-response-suppress",
-    "list-id",
-    "list-unsubscribe",
-    "list-post",
-    "x-failed-recipients",
-    "return-path",
-    "content-type",
-    "x-mailer",
-    "user-agent",
-)
 # mail-parser logs every part type it skips; that is noise for us, not a warning.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
 _MSGID = re.compile(r"<[^<>\s]+>")
@@ -71,15 +57,18 @@ class ParsedMessage:
     attachments: tuple[Attachment, ...]
     headers: dict[str, str] = field(default_factory=dict)
     defects: tuple[str, ...] = ()
+    attached: tuple[ParsedMessage, ...] = ()  # messages attached as message/rfc822 (forwards)
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
+def parse_message(raw: bytes, *, depth: int = 0) -> ParsedMessage:
     """Parse one RFC 5322 message; raise ExtractionError only if nothing can be read.
 
     The bytes are first repaired (`repair`) where real mail breaks the RFCs in ways
-    mail-parser does not survive; the stored raw message is never changed.
+    mail-parser does not survive; the stored raw message is never changed. Messages
+    attached as message/rfc822 (a forward "as attachment") are parsed on their own,
+    `MAX_NESTING` deep, and left out of this message's text and attachments.
     """
-    fixed = repair(raw)
+    fixed, inner = split_attached(repair(raw)) if depth < MAX_NESTING else (repair(raw), [])
     try:
         mail = mailparser.parse_from_bytes(fixed)
     except Exception as exc:  # mail-parser raises many types on hostile input
@@ -102,9 +91,45 @@ def parse_message(raw: bytes) -> ParsedMessage:
         html=html,
         html_links=tuple(html_links(html)) if html else (),
         attachments=tuple(_attachments(mail.attachments)),
-        headers={h: _header(msg, h, hint) for h in SIGNAL_HEADERS if msg.get(h) is not None},
+        headers=_headers(msg, hint),
         defects=tuple(str(d) for d in mail.defects_categories),
+        attached=tuple(_attached(inner, depth + 1)),
     )
+
+
+MAX_NESTING = 3
+_RFC822 = re.compile(rb"message/rfc822", re.IGNORECASE)
+
+
+def split_attached(raw: bytes) -> tuple[bytes, list[bytes]]:
+    """(the message without its attached messages, the attached messages' bytes)."""
+    if not _RFC822.search(raw):
+        return raw, []
+    try:
+        msg = BytesParser(policy=compat32).parsebytes(raw)
+        inner = []
+        for part in msg.walk():
+            payload = part.get_payload()
+            if (
+                part.get_content_type() == "message/rfc822"
+                and isinstance(payload, list)
+                and payload
+            ):
+                inner.append(payload[0].as_bytes())
+                del part["Content-Disposition"]
+                part.set_type("text/plain")
+                part.set_payload("")
+        return (msg.as_bytes(), inner) if inner else (raw, [])
+    except Exception:  # a hostile tree: read it as one message, as mail-parser does
+        return raw, []
+
+
+def _attached(messages: list[bytes], depth: int):
+    for raw in messages:
+        try:
+            yield parse_message(raw, depth=depth)
+        except ExtractionError:
+            continue
 
 
 # Charset labels real mail uses for a superset, or under a name Python does not know.
@@ -218,6 +243,16 @@ def _header(msg, name: str, hint: str | None = None) -> str:
     if "\x1b" in value and value.isascii():  # raw ISO-2022-JP, as some Japanese mailers send
         return _decode_bytes(value.encode("ascii"), "iso2022_jp_ext")
     return _decode_bytes(value.encode("utf-8", "surrogateescape"), "utf-8", hint)
+
+
+def _headers(msg, hint: str | None) -> dict[str, str]:
+    """Every header by lower-cased name (the first of repeated ones, the topmost: what
+    our own server added), decoded; the classifier reads list, spam and mailer headers."""
+    try:
+        names = dict.fromkeys(name.lower() for name in msg)
+    except Exception:
+        return {}
+    return {name: _header(msg, name, hint) for name in names}
 
 
 def _decode_bytes(data: bytes, *encodings: str | None) -> str:

@@ -201,7 +201,12 @@ def processor_for(cfg: Config) -> Processor:
     replies = outbox.ReplySettings.from_config(cfg)
     if replies:
         check_templates(replies.templates, postings)
-    return Processor(postings, replies=replies, follow_up_days=cfg.replies.follow_up_days)
+    return Processor(
+        postings,
+        replies=replies,
+        follow_up_days=cfg.replies.follow_up_days,
+        unrouted_off=frozenset(b.name for b in cfg.mailboxes if not b.reply_unrouted),
+    )
 
 
 def _log_progress(stats: PollStats) -> None:
@@ -228,7 +233,7 @@ def reprocess(
     committed on its own, so an interruption loses nothing. It never queues replies:
     applicants are answered once, when their mail arrives. Returns counts of outcomes.
     """
-    processor = replace(processor, replies=None)
+    processor = replace(processor, queue_replies=False)
     query = select(store.models.RawMessage.id).order_by(store.models.RawMessage.id)
     if posting:
         if posting not in processor.postings:

@@ -25,7 +25,6 @@ from jinja2 import (
     select_autoescape,
 )
 
-from intake.classify import APPLICATION, FOLLOW_UP
 from intake.errors import ConfigError
 from intake.rules import Posting
 
@@ -46,38 +45,28 @@ class ReplyPolicy:
     window_hours: float = 24.0
 
 
-@dataclass(frozen=True)
-class Decision:
-    template: str | None  # None: no reply at all (not even recorded)
-    suppressed: str | None = None  # the reason, when a reply was due but must not be sent
-
-
-def decide(
-    kind: str,
-    template: str | None,
-    to: str | None,
+def why_not(
+    to: str,
     own_addresses: frozenset[str],
     bouncing: bool,
     recent_replies: int,
     policy: ReplyPolicy,
-) -> Decision:
-    """Reply only to people: never to robots, lists, bounces, ourselves, or too often."""
-    if kind not in (APPLICATION, FOLLOW_UP) or template is None:
-        return Decision(None)
-    reason = None
+) -> str | None:
+    """Why a reply that is due must not go to `to` (loop safety), or None: never to
+    robots, ourselves, an address that bounced, or one we wrote to too often."""
     if not to:
-        reason = "no sender address"
-    elif not to.isascii():
-        reason = f"address {to!r} is not ASCII (it would need SMTPUTF8)"
-    elif _ROBOT.match(to):
-        reason = f"automatic address {to}"
-    elif to.lower() in own_addresses:
-        reason = f"our own address {to}"
-    elif bouncing:
-        reason = f"{to} bounced an earlier reply"
-    elif recent_replies >= policy.max_per_sender:
-        reason = f"rate limit: {recent_replies} replies to {to} in {policy.window_hours:g} h"
-    return Decision(template, reason)
+        return "no sender address"
+    if not to.isascii():
+        return f"address {to!r} is not ASCII (it would need SMTPUTF8)"
+    if _ROBOT.match(to):
+        return f"automatic address {to}"
+    if to.lower() in own_addresses:
+        return f"our own address {to}"
+    if bouncing:
+        return f"{to} bounced an earlier reply"
+    if recent_replies >= policy.max_per_sender:
+        return f"rate limit: {recent_replies} replies to {to} in {policy.window_hours:g} h"
+    return None
 
 
 def reply_message_id(application_id: int, template: str, trigger: str, domain: str) -> str:
@@ -217,8 +206,14 @@ def context(
     applicant_name: str | None,
     resume_filename: str | None,
     team: str,
+    *,
+    referrer_name: str | None = None,
+    candidate_name: str | None = None,
+    candidate_known: bool = True,
 ) -> dict:
-    """The variables every template gets, in applicants' words rather than flag codes."""
+    """The variables every template gets, in applicants' words rather than flag codes.
+    `referrer_name`: who forwarded the application (in the candidate's reply);
+    `candidate_name`, `candidate_known`: whom a referrer's thanks is about."""
     accepted = [BASIS_WORDS[b] for b in posting.eligibility.accepted] if posting else []
     words = {
         "accepted": ", ".join(accepted[:-1])
@@ -233,4 +228,7 @@ def context(
         "missing": [NEEDED[c].format(**words) for c in dict.fromkeys(codes) if c in NEEDED],
         "reasons": [REASONS[c].format(**words) for c in dict.fromkeys(codes) if c in REASONS],
         "team": team,
+        "referrer_name": clean(referrer_name) or None,
+        "candidate_name": clean(candidate_name) or "the candidate",
+        "candidate_known": candidate_known,
     }

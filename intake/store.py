@@ -7,19 +7,18 @@ transaction, so a batch and its replies land together or not at all.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlalchemy import String, cast
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, select
 
 from intake import models
-from intake.checks import Evaluation, Prior, RuleFlag, all_flags
-from intake.extract import Extraction
-from intake.links import logins
+from intake.checks import Evaluation, RuleFlag
+from intake.classify import APPLICATION
+from intake.decision import Decision, Person
+from intake.extract import Extraction, Part
 from intake.models import utcnow
 from intake.parse import first_msgid
 
@@ -111,24 +110,30 @@ def record_poll(
     session.add(state)
 
 
-def applicant_for(session: Session, email: str, name: str | None) -> models.Applicant:
-    query = select(models.Applicant).where(models.Applicant.email == email)
-    applicant = session.exec(query).first()
+def applicant_for(session: Session, person: Person) -> models.Applicant:
+    """The person's row, by address; a person whose address is unknown gets a row of
+    their own each time (nothing to recognise them by)."""
+    email = (person.email or "").lower() or None
+    applicant = None
+    if email:
+        query = select(models.Applicant).where(models.Applicant.email == email)
+        applicant = session.exec(query).first()
     if applicant is None:
-        applicant = models.Applicant(email=email, name=name)
+        applicant = models.Applicant(email=email, name=person.name)
         session.add(applicant)
         session.flush()
-    elif name and not applicant.name:
-        applicant.name = name
+    elif person.name and not applicant.name:
+        applicant.name = person.name
     return applicant
 
 
 def application_fields(extraction: Extraction, evaluation: Evaluation) -> dict:
     """The values an application row keeps: what was extracted and what the rules decided."""
-    msg, period, eligibility = extraction.message, extraction.period, extraction.eligibility
+    first, period, eligibility = extraction.parts[0], extraction.period, extraction.eligibility
+    received = first.date or first.message.date
     return {
-        "subject": msg.subject,
-        "received_at": msg.date.astimezone(UTC) if msg.date else None,
+        "subject": first.subject,
+        "received_at": received.astimezone(UTC) if received else None,
         "cover_letter": extraction.cover_letter,
         "github": list(extraction.github),
         "period_text": period.text if period else None,
@@ -144,64 +149,47 @@ def application_fields(extraction: Extraction, evaluation: Evaluation) -> dict:
     }
 
 
-def by_person(
-    session: Session, email: str | None, github: Iterable[str], before_raw_id: int
-) -> list[models.Application]:
-    """Earlier applications by the same person, oldest first: the same (lower-cased)
-    address, or a GitHub link to the same login."""
-    same = [models.Applicant.email == (email or "").lower()]
-    text = cast(models.Application.github, String)
-    for login in sorted(logins(github)):
-        same += [text.ilike(f'%github.com/{login}"%'), text.ilike(f"%github.com/{login}/%")]
-    query = (
-        select(models.Application)
-        .join(models.Applicant)
-        .where(or_(*same), models.Application.raw_message_id < before_raw_id)
-        .order_by(models.Application.id)
-    )
-    return list(session.exec(query))
-
-
-def history(
-    session: Session, email: str | None, github: Iterable[str], before_raw_id: int
-) -> tuple[Prior, ...]:
-    """Earlier applications by the same person, as the rules see them."""
-    return tuple(
-        Prior(app.id, app.posting, app.received_at.date() if app.received_at else None)
-        for app in by_person(session, email, github, before_raw_id)
-    )
-
-
-def record(
-    session: Session, raw: models.RawMessage, extraction: Extraction, evaluation: Evaluation
+def write(
+    session: Session, raw: models.RawMessage, decision: Decision
 ) -> models.Application | None:
-    """Store (or, when reprocessing, replace) what was extracted and decided for one message.
-
-    An application row exists only for kind `application`; documents and flags are
-    rewritten each time, so re-running rules over stored mail converges.
-    """
-    msg = extraction.message
-    raw.kind, raw.sender, raw.subject = extraction.kind, msg.sender_email, msg.subject
-    raw.application_id = None
+    """Store what was decided about one message (or, when reprocessing, replace it): the
+    message's kind and decision, its documents, and the application it makes or joins.
+    Documents and flags are rewritten each time, so re-running rules converges."""
+    msg = decision.part.message
+    raw.kind, raw.sender, raw.subject = decision.kind, msg.sender_email, msg.subject
+    raw.decision = decision.to_json()
+    raw.application_id = decision.target
     _clear(session, raw.id)
-    application = session.exec(
-        select(models.Application).where(models.Application.raw_message_id == raw.id)
-    ).first()
-    if extraction.kind == "application" and msg.sender_email:
-        if application is None:
-            applicant = applicant_for(session, msg.sender_email, msg.sender_name)
-            application = models.Application(
-                applicant_id=applicant.id, raw_message_id=raw.id, mailbox=raw.mailbox
-            )
-        update(session, application, extraction, evaluation)
-    elif application is not None:
-        session.delete(application)
-        application = None
-    app_id = application.id if application else None
-    add_documents(session, raw.id, app_id, extraction)
-    add_flags(session, raw.id, app_id, all_flags(extraction, evaluation))
+    own = _owned(session, raw.id)
+    if decision.kind == APPLICATION and decision.extraction is not None:
+        app = own or models.Application(applicant_id=0, raw_message_id=raw.id, mailbox=raw.mailbox)
+        _people(session, app, decision)
+    else:
+        if own is not None:  # it was an application of its own before reprocessing
+            _drop(session, own)
+        app = session.get(models.Application, decision.target) if decision.target else None
+    if app is not None:
+        update(session, app, decision.extraction, decision.evaluation)
+        _replace_flags(session, app, decision.flags)
+    add_documents(session, raw.id, app.id if app else None, decision.part)
     raw.status, raw.error = "processed", None
-    return application
+    return app
+
+
+def _people(session: Session, app: models.Application, decision: Decision) -> None:
+    """The applicant (the candidate), and who referred them."""
+    app.applicant_id = applicant_for(session, decision.applicant).id
+    referrer = decision.referrer
+    app.referrer_id = applicant_for(session, referrer).id if referrer else None
+    app.duplicate_of = decision.duplicate_of
+
+
+def _replace_flags(session: Session, app: models.Application, flags: list[RuleFlag]) -> None:
+    """An application's flags are those of its latest decision, on its first message."""
+    for row in session.exec(select(models.Flag).where(models.Flag.application_id == app.id)):
+        session.delete(row)
+    session.flush()
+    add_flags(session, app.raw_message_id, app.id, flags)
 
 
 def update(
@@ -214,38 +202,25 @@ def update(
     session.flush()
 
 
-def fold(
-    session: Session,
-    raw: models.RawMessage,
-    follow_up: Extraction,
-    app: models.Application,
-    merged: Extraction,
-    evaluation: Evaluation,
-) -> None:
-    """Store a follow-up as part of `app`: its documents join the application, and the
-    application's fields and flags become those of the merged whole."""
-    msg = follow_up.message
-    raw.kind, raw.sender, raw.subject = "follow_up", msg.sender_email, msg.subject
-    raw.application_id = app.id
-    _clear(session, raw.id)
-    mine = session.exec(
-        select(models.Application).where(models.Application.raw_message_id == raw.id)
-    )
-    for stale in mine:  # it was an application of its own before reprocessing
-        session.delete(stale)
-    for row in session.exec(select(models.Flag).where(models.Flag.application_id == app.id)):
-        session.delete(row)
+def _drop(session: Session, app: models.Application) -> None:
+    """Delete an application that reprocessing unmade; what pointed at it no longer does."""
+    for model, column in (
+        (models.Outbox, models.Outbox.application_id),
+        (models.Document, models.Document.application_id),
+        (models.Flag, models.Flag.application_id),
+        (models.RawMessage, models.RawMessage.application_id),
+        (models.Application, models.Application.duplicate_of),
+    ):
+        for row in session.exec(select(model).where(column == app.id)):
+            setattr(row, column.key, None)
+            session.add(row)
     session.flush()
-    update(session, app, merged, evaluation)
-    add_documents(session, raw.id, app.id, follow_up)
-    add_flags(session, app.raw_message_id, app.id, all_flags(merged, evaluation))
-    raw.status, raw.error = "processed", None
+    session.delete(app)
+    session.flush()
 
 
-def add_documents(
-    session: Session, raw_id: int, app_id: int | None, extraction: Extraction
-) -> None:
-    for doc in extraction.documents:
+def add_documents(session: Session, raw_id: int, app_id: int | None, part: Part) -> None:
+    for doc in part.documents:
         session.add(
             models.Document(
                 raw_message_id=raw_id,

@@ -1,0 +1,369 @@
+"""The one decision about a message: what it is, whose application, which posting, what
+status, and who gets which reply (and why nobody does).
+
+Pure: the message's `Part`, a `History` snapshot of what the database knows that matters
+(the application its thread belongs to, the person's earlier applications, the state of
+the addresses we might write to) and the `Setup` from the config go in; a `Decision`
+comes out. The daemon, `reprocess`, `intake parse` and `intake rules explain` all call
+`decide`; the database is read before it (`history.load`) and written once after it
+(`store.write`), and the decision itself is stored for the digest and for audit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from intake.checks import Evaluation, Prior, Route, RuleFlag, all_flags, evaluate, route
+from intake.classify import APPLICATION, FOLLOW_UP, Verdict, classify
+from intake.errors import IntakeError
+from intake.extract import Extraction, Part, assemble
+from intake.replies import ReplyPolicy, why_not
+from intake.rules import Posting, for_mailbox
+
+NOTHING = Evaluation(Route(None), None, (), ())
+# The neutral reply to an application no posting of its mailbox fits, or several fit.
+UNROUTED_TEMPLATE = "received_unrouted"
+# The reply to someone who forwarded or referred a candidate.
+REFERRAL_TEMPLATE = "referral_thanks"
+_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str | None
+    email: str | None
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "email": self.email}
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """An application already stored, as a decision about a new message needs it."""
+
+    id: int
+    posting: str | None
+    received: datetime | None
+    parts: tuple[Part, ...] = ()  # its messages, oldest first (loaded when it can be continued)
+
+    @property
+    def prior(self) -> Prior:
+        return Prior(self.id, self.posting, self.received.date() if self.received else None)
+
+
+@dataclass(frozen=True)
+class History:
+    """What the database knows that the decision needs; empty for `intake parse`."""
+
+    thread: Earlier | None = None  # the application this message's thread belongs to
+    person: tuple[Earlier, ...] = ()  # the same person's earlier applications, oldest first
+    bounced: frozenset[str] = frozenset()  # addresses a reply of ours bounced from
+    recent: Mapping[str, int] = field(default_factory=dict)  # replies per address in the window
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the decision needs from the config."""
+
+    postings: Mapping[str, Posting]
+    mailbox: str | None = None
+    follow_up_days: int = 60
+    own_addresses: frozenset[str] = frozenset()
+    policy: ReplyPolicy = field(default_factory=ReplyPolicy)
+    unrouted_reply: bool = True  # answer an application no posting fits, neutrally
+
+    @property
+    def candidates(self) -> list[Posting]:
+        return for_mailbox(dict(self.postings), self.mailbox)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply the message is due, or the reason it gets none."""
+
+    role: str  # applicant | referrer | sender
+    to: Person
+    template: str | None  # None: no reply is due
+    reason: str | None = None  # why none is due, or why the due reply is suppressed
+
+    @property
+    def status(self) -> str:
+        """skipped (none due), suppressed (due, but loop safety forbids it) or due."""
+        if self.template is None:
+            return "skipped"
+        return "suppressed" if self.reason else "due"
+
+    def to_json(self) -> dict:
+        return {
+            "role": self.role,
+            "to": self.to.email,
+            "template": self.template,
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # as stored: a message folded into an application is a follow_up
+    verdict: Verdict
+    part: Part
+    applicant: Person | None = None
+    referrer: Person | None = None
+    extraction: Extraction | None = None  # the application as a whole; None: not one
+    evaluation: Evaluation = NOTHING
+    target: int | None = None  # the application this message was folded into
+    duplicate_of: int | None = None
+    replies: tuple[Reply, ...] = ()
+
+    @property
+    def flags(self) -> list[RuleFlag]:
+        return all_flags(self.extraction, self.evaluation) if self.extraction else []
+
+    def to_json(self) -> dict:
+        """The record kept with the message: every signal and check, hit or miss."""
+        evaluation = self.evaluation
+        return {
+            "kind": self.kind,
+            "verdict": self.verdict.to_json(),
+            "applicant": self.applicant.to_json() if self.applicant else None,
+            "referred_by": self.referrer.to_json() if self.referrer else None,
+            "posting": evaluation.posting,
+            "status": evaluation.status,
+            "routing": evaluation.route.scores,
+            "checks": [
+                {
+                    "check": r.name,
+                    "hit": r.hit,
+                    "code": r.flag.code if r.flag else None,
+                    "message": r.flag.message if r.flag else None,
+                    "evidence": r.flag.evidence if r.flag else None,
+                }
+                for r in evaluation.results
+            ],
+            "flags": [_flag_json(f) for f in self.flags],
+            "folded_into": self.target,
+            "duplicate_of": self.duplicate_of,
+            "replies": [r.to_json() for r in self.replies],
+        }
+
+
+def decide(part: Part, history: History, setup: Setup, now: datetime) -> Decision:
+    """Everything that is decided about one message. Deadlines are judged against the
+    message's Date (so reprocessing old mail gives the same answer), else `now`."""
+    verdict = classify(part, phrases(setup.candidates))
+    sender = Person(part.message.sender_name, part.message.sender_email)
+    if verdict.kind not in (APPLICATION, FOLLOW_UP):
+        reason = f"{verdict.kind.replace('_', ' ')}: {verdict.reason}"
+        return Decision(
+            verdict.kind, verdict, part, replies=(Reply("sender", sender, None, reason),)
+        )
+    single = assemble([part])
+    applicant, referrer = people(part, single, setup.own_addresses)
+    if not applicant.email and referrer is None:
+        raise IntakeError("no sender address")
+    target = history.thread or _recent(
+        history.person, route(single, setup.candidates), part, setup.follow_up_days, now
+    )
+    if target is not None:
+        return _fold(part, verdict, target, applicant, referrer, history, setup, now)
+    if verdict.kind == APPLICATION or single.resume is not None:
+        return _apply(part, verdict, single, applicant, referrer, history, setup, now)
+    reason = "a follow-up that continues nothing we have: a person reads it"
+    return Decision(
+        FOLLOW_UP,
+        verdict,
+        part,
+        applicant,
+        referrer,
+        replies=(Reply("sender", sender, None, reason),),
+    )
+
+
+def phrases(postings: list[Posting]) -> tuple[str, ...]:
+    """What names the mailbox's postings: titles and their subject and body phrases."""
+    return tuple(
+        dict.fromkeys(
+            phrase
+            for p in postings
+            for phrase in (p.title, *p.match.subject, *p.match.body)
+            if len(phrase) >= 4
+        )
+    )
+
+
+def people(part: Part, single: Extraction, own: frozenset[str]) -> tuple[Person, Person | None]:
+    """(the applicant, who referred them): the forwarded person and the forwarder, unless
+    someone forwards their own application. A candidate's address missing from the
+    forwarded header is taken from their resume."""
+    msg = part.message
+    sender = Person(msg.sender_name, msg.sender_email)
+    forward = part.forward
+    if forward is None:
+        return sender, None
+    email = forward.email or _resume_address(single, {sender.email, *own, *msg.to})
+    candidate = Person(forward.name, email)
+    if _same_person(candidate, sender):
+        return Person(candidate.name or sender.name, sender.email), None
+    return candidate, sender
+
+
+def _resume_address(single: Extraction, exclude: set[str | None]) -> str | None:
+    resume = single.resume_json()
+    text = resume["text"] if resume else ""
+    return next((a.lower() for a in _ADDRESS.findall(text) if a.lower() not in exclude), None)
+
+
+def _same_person(a: Person, b: Person) -> bool:
+    if a.email and b.email and a.email == b.email:
+        return True
+    names = [re.sub(r"[^a-z]", "", (p.name or "").lower()) for p in (a, b)]
+    return (bool(names[0]) and names[0] == names[1]) or bool(
+        a.email and b.email and a.email.split("@")[0] == b.email.split("@")[0]
+    )
+
+
+def _recent(
+    person: tuple[Earlier, ...], routed: Route, part: Part, days: int, now: datetime
+) -> Earlier | None:
+    """The person's latest application for the same posting within the follow-up window."""
+    posting = routed.posting.id if routed.posting else None
+    since = (part.date or now) - timedelta(days=days)
+    for earlier in reversed(person):
+        if posting and earlier.posting not in (posting, None):
+            continue
+        if earlier.received is None or earlier.received >= since:
+            return earlier
+    return None
+
+
+def _apply(
+    part: Part,
+    verdict: Verdict,
+    single: Extraction,
+    applicant: Person,
+    referrer: Person | None,
+    history: History,
+    setup: Setup,
+    now: datetime,
+) -> Decision:
+    priors = tuple(e.prior for e in history.person)
+    evaluation = evaluate(single, setup.candidates, (part.date or now).date(), priors)
+    posting = evaluation.route.posting
+    duplicate_of = next(
+        (p.application_id for p in priors if posting and p.posting == posting.id), None
+    )
+    if posting is not None:
+        template = evaluation.reply
+        none = f"the rules of {posting.id} choose no reply for status {evaluation.status}"
+    else:
+        template = UNROUTED_TEMPLATE if setup.unrouted_reply else None
+        none = "no posting fits and replies to unrouted applications are off for this mailbox"
+    referral = (posting.replies.get("referral") if posting else None) or REFERRAL_TEMPLATE
+    replies = _replies(applicant, referrer, template, none, referral, verdict, history, setup)
+    return Decision(
+        APPLICATION,
+        verdict,
+        part,
+        applicant,
+        referrer,
+        single,
+        evaluation,
+        None,
+        duplicate_of,
+        replies,
+    )
+
+
+def _fold(
+    part: Part,
+    verdict: Verdict,
+    target: Earlier,
+    applicant: Person,
+    referrer: Person | None,
+    history: History,
+    setup: Setup,
+    now: datetime,
+) -> Decision:
+    """A follow-up joins its application: the rules run again on the whole."""
+    whole = assemble([*target.parts, part])
+    posting = setup.postings.get(target.posting or "")
+    candidates = [posting] if posting else setup.candidates
+    priors = tuple(e.prior for e in history.person if e.id < target.id)
+    evaluation = evaluate(whole, candidates, (whole.parts[0].date or now).date(), priors)
+    routed = evaluation.route.posting
+    template = routed.replies.get("follow_up") if routed else None
+    none = f"the rules of {routed.id} choose no follow-up reply" if routed else "no posting"
+    replies = _replies(applicant, None, template, none, None, verdict, history, setup)
+    return Decision(
+        FOLLOW_UP, verdict, part, applicant, referrer, whole, evaluation, target.id, None, replies
+    )
+
+
+def _replies(
+    applicant: Person,
+    referrer: Person | None,
+    template: str | None,
+    none: str,
+    referral: str | None,
+    verdict: Verdict,
+    history: History,
+    setup: Setup,
+) -> tuple[Reply, ...]:
+    """The applicant's reply and, for a referral, the referrer's thanks; never to mail an
+    upstream filter or failed authentication marks as spam (the reply would be backscatter)."""
+    spam = [h for h in verdict.fired if h.family == "spam" and h.weight <= -6]
+    veto = f"not answered: {spam[0].evidence} (a reply could be backscatter)" if spam else None
+    found = []
+    if applicant.email:
+        found.append(_reply("applicant", applicant, template, none, veto, history, setup))
+    else:
+        found.append(
+            Reply("applicant", applicant, None, "the candidate's address is not in the message")
+        )
+    if referrer is not None:
+        found.append(_reply("referrer", referrer, referral, none, veto, history, setup))
+    return tuple(found)
+
+
+def _reply(
+    role: str,
+    person: Person,
+    template: str | None,
+    none: str,
+    veto: str | None,
+    history: History,
+    setup: Setup,
+) -> Reply:
+    if template is None:
+        return Reply(role, person, None, none)
+    to = (person.email or "").lower()
+    reason = why_not(
+        to, setup.own_addresses, to in history.bounced, history.recent.get(to, 0), setup.policy
+    )
+    return Reply(role, person, template, reason or veto)
+
+
+def contract(decision: Decision, mailbox: str | None) -> dict:
+    """The `intake parse --json` object: what was extracted and what was decided."""
+    extraction = decision.extraction or assemble([decision.part])
+    evaluation = decision.evaluation
+    return {
+        "kind": decision.kind,
+        "mailbox": mailbox,
+        "posting": evaluation.posting,
+        "status": evaluation.status,
+        **extraction.to_json(),
+        "applicant": decision.applicant.to_json() if decision.applicant else None,
+        "referred_by": decision.referrer.to_json() if decision.referrer else None,
+        "flags": [_flag_json(f) for f in all_flags(extraction, evaluation)],
+        "score": decision.verdict.score,
+        "replies": [r.to_json() for r in decision.replies],
+    }
+
+
+def _flag_json(flag: RuleFlag) -> dict:
+    return {"code": flag.code, "message": flag.message, "evidence": flag.evidence}
