@@ -21,6 +21,7 @@ CSV_FIELDS = (
     "status",
     "name",
     "email",
+    "referred_by",
     "subject",
     "date",
     "period_text",
@@ -47,8 +48,8 @@ def application_rows(
 ) -> list[dict]:
     """Every application (changed since `since`, for `posting`), oldest first."""
     query = (
-        select(models.Application, models.Applicant, models.RawMessage.message_id)
-        .join(models.Applicant)
+        select(models.Application, models.Applicant, models.RawMessage)
+        .join(models.Applicant, models.Applicant.id == models.Application.applicant_id)
         .join(models.RawMessage, models.RawMessage.id == models.Application.raw_message_id)
         .order_by(models.Application.id)
     )
@@ -59,10 +60,28 @@ def application_rows(
     found = list(session.exec(query))
     ids = [app.id for app, _, _ in found]
     flags, documents, follow_ups = _by_application(session, ids)
+    referrers = _people(session, {app.referrer_id for app, _, _ in found} - {None})
     return [
-        _row(app, person, message_id, flags[app.id], documents[app.id], follow_ups.get(app.id, 0))
-        for app, person, message_id in found
+        _row(app, person, raw, flags[app.id], documents[app.id])
+        | _decided(raw.decision or {}, referrers.get(app.referrer_id), follow_ups.get(app.id, 0))
+        for app, person, raw in found
     ]
+
+
+def _decided(decision: dict, referrer: dict | None, follow_ups: int) -> dict:
+    """What the stored decision adds: who referred the candidate, the kind's score and
+    the replies decided (with the reason for each one not sent)."""
+    return {
+        "referred_by": referrer,
+        "score": decision.get("verdict", {}).get("score"),
+        "replies": decision.get("replies", []),
+        "follow_ups": follow_ups,
+    }
+
+
+def _people(session: Session, ids: set[int]) -> dict[int, dict]:
+    query = select(models.Applicant).where(col(models.Applicant.id).in_(ids))
+    return {p.id: {"name": p.name, "email": p.email} for p in session.exec(query)}
 
 
 def other_rows(session: Session, since: datetime | None = None) -> list[dict]:
@@ -122,10 +141,9 @@ def _by_application(session: Session, ids: list[int]):
 def _row(
     app: models.Application,
     person: models.Applicant,
-    message_id: str | None,
+    raw: models.RawMessage,
     flags: list[models.Flag],
     documents: list[models.Document],
-    follow_ups: int,
 ) -> dict:
     resume = next((d for d in reversed(documents) if d.role == "resume" and not d.error), None)
     resume = resume or next((d for d in documents if d.role == "resume"), None)
@@ -138,8 +156,10 @@ def _row(
         "mailbox": app.mailbox,
         "posting": app.posting,
         "status": app.status,
-        "message_id": message_id,
-        "sender": {"name": person.name, "email": person.email},
+        "message_id": raw.message_id,
+        "sender": (raw.decision or {}).get("referred_by")
+        or {"name": person.name, "email": person.email},
+        "applicant": {"name": person.name, "email": person.email},
         "subject": app.subject,
         "date": _iso(app.received_at),
         "github": list(app.github),
@@ -156,6 +176,8 @@ def _row(
             "filename": resume.filename,
             "content_type": resume.content_type,
             "text": resume.text or "",
+            "state": _state(resume),
+            "error": resume.error,
         },
         "cover_letter": app.cover_letter,
         "attachments": [
@@ -164,16 +186,23 @@ def _row(
                 "content_type": d.content_type,
                 "size": d.size,
                 "role": d.role,
+                "state": _state(d),
                 "error": d.error,
             }
             for d in documents
         ],
         "flags": [{"code": f.code, "message": f.message, "evidence": f.evidence} for f in flags],
         "duplicate_of": app.duplicate_of,
-        "follow_ups": follow_ups,
         "stored_at": _iso(app.created_at),
         "updated_at": _iso(app.updated_at),
     }
+
+
+def _state(doc: models.Document) -> str:
+    """As documents.DocumentText.state: unreadable, no_text (a scan) or text."""
+    if doc.error:
+        return "unreadable"
+    return "text" if doc.text else "no_text"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -203,8 +232,9 @@ def to_csv(rows: list[dict]) -> str:
                     "application_id": row["application_id"],
                     "posting": row["posting"],
                     "status": row["status"],
-                    "name": row["sender"]["name"],
-                    "email": row["sender"]["email"],
+                    "name": row["applicant"]["name"],
+                    "email": row["applicant"]["email"],
+                    "referred_by": (row["referred_by"] or {}).get("email"),
                     "subject": row["subject"],
                     "date": row["date"],
                     "period_text": period.get("text"),

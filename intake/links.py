@@ -23,8 +23,9 @@ _URL = re.compile(
 _GIST_ID = re.compile(r"^[0-9a-f]{5,40}$", re.IGNORECASE)
 # "my GitHub is @handle", "GitHub: @handle", "GitHub username - handle" (end of line)
 _HANDLE = re.compile(
-    rf"\bgit\s?hub(?:\s+(?:user\s?name|handle|account|profile|id|login))?\s*(?:is|:|-|–|—)?\s*"
-    rf"(?:@(?P<at>{_LOGIN})(?=[\s,;:!?)]|\.(?:\s|$)|$)|(?P<bare>{_LOGIN})\s*$)",
+    rf"\bgit ?hub(?:[ \t]+(?:user ?name|handle|account|profile|id|login))?[ \t]*"
+    rf"(?:(?:is|:|-|–|—)?[ \t]*@(?P<at>{_LOGIN})(?=[\s,;:!?)]|\.(?:\s|$)|$)"
+    rf"|(?:is|:|-|–|—)[ \t]*(?P<bare>{_LOGIN})[ \t]*$)",
     re.IGNORECASE | re.MULTILINE,
 )
 _NOT_HANDLES = frozenset({"is", "at", "and", "the", "https", "http", "www", "github", "com"})

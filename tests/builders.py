@@ -25,6 +25,35 @@ def make_pdf(lines: list[str], link: str | None = None, pages: int = 1) -> bytes
     return out.getvalue()
 
 
+def make_scan(lines: list[str], pages: int = 1) -> bytes:
+    """A scanned page: the lines drawn into a picture, the picture into a PDF; no text layer."""
+    from PIL import Image, ImageDraw
+    from reportlab.lib.utils import ImageReader
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=letter, invariant=1)
+    for _ in range(pages):
+        image = Image.new("L", (1275, 1650), 255)  # 150 dpi, US letter
+        draw = ImageDraw.Draw(image)
+        for n, line in enumerate(lines):
+            draw.text((150, 150 + 40 * n), line, fill=0, font_size=28)
+        pdf.drawImage(ImageReader(image), 0, 0, *letter)
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def make_encrypted_pdf(lines: list[str], password: str = "secret") -> bytes:
+    """A PDF that opens only with a password (user password set)."""
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=letter, invariant=1, encrypt=password)
+    for n, line in enumerate(lines):
+        pdf.drawString(72, 720 - 16 * n, line)
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
 def make_docx(paragraphs: list[str], link: str | None = None) -> bytes:
     import docx
     from docx.opc.constants import RELATIONSHIP_TYPE

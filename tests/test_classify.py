@@ -1,11 +1,17 @@
-"""Message kind from header signals and the new text: table-driven."""
+"""Message kind from header signals and the scored signal table: table-driven."""
 
 import pytest
 
-from intake.classify import classify
+from intake.classify import APPLY_SCORE, SIGNALS, classify
+from intake.decision import phrases
+from intake.extract import read
 from intake.parse import parse_message
 from intake.quoting import new_text
+from intake.rules import for_mailbox
 from tests.builders import make_mail
+from tests.judging import POSTINGS
+
+PHRASES = phrases(for_mailbox(POSTINGS, "interns"))
 
 PDF = ("cv.pdf", "application/pdf", b"%PDF-1.4 x")
 APPLY = "Dear Numenta,\n\nI am applying for the Research Internship. My resume is attached.\n"
@@ -29,19 +35,56 @@ CASES = [
     ({}, "postmaster@example.org", "Delivery Status Notification (Failure)", "x", [], "bounce"),
     ({"X-Failed-Recipients": "a@example.org"}, None, "Mail failure", "x", [], "bounce"),
     ({"Return-Path": "<>"}, None, "Mail delivery failed: returning message", "x", [], "bounce"),
-    ({"List-Id": "<jobs.lists.example.org>"}, None, "Job board", "New jobs", [], "other"),
-    ({"List-Unsubscribe": "<mailto:u@example.org>"}, None, "Digest", "News", [], "other"),
-    ({"Precedence": "bulk"}, None, "Newsletter", "News", [], "other"),
-    ({"Precedence": "list"}, None, "Re: thread", "x", [], "other"),
-    ({}, None, "Question", "Hi, is the internship paid? Thanks", [], "other"),
+    ({"List-Id": "<jobs.lists.example.org>"}, None, "Job board", "New jobs", [], "bulk"),
+    ({"List-Unsubscribe": "<mailto:u@example.org>"}, None, "Digest", "News", [], "bulk"),
+    ({"Precedence": "bulk"}, None, "Newsletter", "News", [], "bulk"),
+    ({"Precedence": "list"}, None, "Re: thread", "x", [], "bulk"),
+    ({}, None, "Question", "Hi, is the internship paid? Thanks", [], "question"),
     (
         {},
         None,
         "Question about internships",
         "Quick question before I apply: is the internship paid, and is housing offered?",
         [],
-        "other",
+        "question",
     ),
+    (
+        {},
+        None,
+        "Summer 2017 internship",
+        "Hi,\n\nAre the Summer 2017 Algorithms internships paid?\n\nThanks,\nJane\n"
+        "CS, University of Michigan | github.com/jane-d",
+        [],
+        "question",
+    ),
+    # what upstream filters and bulk mailers say outweighs any applying words
+    (
+        {"X-Spam-Flag": "YES", "X-Spam-Status": "Yes, score=9.1"},
+        None,
+        "My application",
+        "I am a highly motivated professional, please see my resume at https://bit.ly/x",
+        [],
+        "spam",
+    ),
+    (
+        {"Authentication-Results": "mx.numenta.com; dmarc=fail (p=reject) header.from=x.org"},
+        None,
+        "Urgent business",
+        "Dear friend, claim your prize today.",
+        [],
+        "spam",
+    ),
+    (
+        {"X-Mailer": "MailChimp Mailer - **CID1234**", "X-Campaign": "mailchimp1234.5678"},
+        None,
+        "Top interns this month",
+        "Our graduates are applying for internships. Their resumes and GitHub links inside. "
+        "View this email in your browser. Unsubscribe.",
+        [],
+        "bulk",
+    ),
+    ({}, None, "", "", [], "other"),
+    ({}, None, "Hello", "Thanks for the great meetup last week, it was fun.", [], "other"),
     (
         {},
         None,
@@ -64,7 +107,7 @@ CASES = [
         "Re: Application",
         "Here is my resume.",
         [PDF],
-        "follow_up",
+        "application",  # it carries the resume: folded in when the thread is ours
     ),
     (
         {"References": "<app-1@example.org>"},
@@ -72,10 +115,10 @@ CASES = [
         "Application",
         "Forgot this.",
         [PDF],
-        "follow_up",
+        "application",
     ),
     ({}, None, "Re: Research Internship", "Any news?", [], "follow_up"),
-    ({}, None, "AW: Bewerbung", "Anbei mein Lebenslauf.", [PDF], "follow_up"),
+    ({}, None, "AW: Bewerbung", "Anbei mein Lebenslauf.", [PDF], "application"),
     (
         {},
         None,
@@ -106,8 +149,27 @@ def test_kind(headers, sender, subject, body, attachments, kind):
         attachments=attachments,
         sender=sender or "Ada Lovelace <ada@example.org>",
     )
-    msg = parse_message(raw)
-    assert classify(msg, new_text(msg.text, msg.subject)) == kind
+    verdict = classify(read(parse_message(raw)), PHRASES)
+    assert verdict.kind == kind, verdict
+
+
+def test_every_signal_is_shown_with_its_weight_and_the_score_adds_up():
+    raw = make_mail(
+        "Dear Numenta,\n\nI am applying for the Research Internship. My GitHub: github.com/ada",
+        attachments=[PDF],
+    )
+    verdict = classify(read(parse_message(raw)), PHRASES)
+    assert [h.signal for h in verdict.signals] == [s.name for s in SIGNALS]
+    fired = {h.signal: h.evidence for h in verdict.fired}
+    assert fired == {
+        "applying_language": "Application:",  # the subject comes first
+        "resume_attached": "cv.pdf",
+        "posting_named": "Research Internship",
+        "job_words": "Application",
+        "code_link": "github.com/ada",
+        "greeting": "Dear Numenta,",
+    }
+    assert verdict.score == sum(h.weight for h in verdict.fired) == 13 >= APPLY_SCORE
 
 
 def test_multipart_report_is_a_bounce():
@@ -118,8 +180,7 @@ def test_multipart_report_is_a_bounce():
         b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\n"
         b"Content-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n\r\n--b--\r\n"
     )
-    msg = parse_message(raw)
-    assert classify(msg, msg.text) == "bounce"
+    assert classify(read(parse_message(raw))).kind == "bounce"
 
 
 QUOTES = [

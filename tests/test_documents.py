@@ -9,7 +9,7 @@ import pytest
 from intake.documents import read_document, sniff
 from intake.errors import ExtractionError
 from intake.isolate import run_isolated
-from tests.builders import make_docx, make_pdf
+from tests.builders import make_docx, make_encrypted_pdf, make_pdf, make_scan
 
 
 def test_pdf_text_and_link_annotation():
@@ -45,7 +45,7 @@ def test_docx_text_and_hyperlink():
     [
         (b"%PDF-1.4\n garbage that is not a pdf", "cannot read PDF"),
         (b"%PDF-1.7\n" + b"\x00" * 5000, "cannot read PDF"),
-        (make_pdf([]), "PDF has no text layer"),
+        (make_encrypted_pdf(["Alan Turing", "Education"]), "cannot read PDF"),
         (b"PK\x03\x04 not really a zip", "unsupported format"),
         (b"\x89PNG\r\n\x1a\n", "unsupported format"),
     ],
@@ -54,6 +54,11 @@ def test_unreadable_documents_report_why(data, expected):
     doc = read_document(data, "resume.pdf", "application/pdf")
     assert doc.error and expected in doc.error
     assert doc.text == ""
+
+
+def test_a_scan_opens_but_has_no_text_and_is_not_unreadable():
+    doc = read_document(make_scan(["Alan Turing", "Education"], pages=2), "cv.pdf", "x/y")
+    assert (doc.format, doc.error, doc.pages, doc.state) == ("pdf", None, 2, "no_text")
 
 
 def test_truncated_pdf():

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from intake.extract import extract
-from intake.parse import parse_message
 from tests.builders import make_docx, make_mail, make_pdf
+from tests.judging import contract_of
 
 PDF = make_pdf(["Ada Lovelace", "Coursework: Algorithms"], link="https://github.com/ada-l")
 
 
 def run(raw: bytes) -> dict:
-    return extract(parse_message(raw)).to_json()
+    """The contract for a mailbox without postings: what was extracted, no rules' flags."""
+    return contract_of(raw, "nowhere")
 
 
 def test_pdf_resume_text_and_annotation_link():
@@ -90,11 +90,15 @@ def test_bounce_and_auto_reply_kinds():
         subject="Automatic reply: Application", headers={"Auto-Submitted": "auto-replied"}
     )
     listed = make_mail(headers={"List-Id": "<jobs.lists.example.org>"})
-    reply = make_mail(subject="Re: Application", headers={"In-Reply-To": "<ack@numenta.com>"})
+    reply = make_mail(
+        "Any news about it?",
+        subject="Re: Application",
+        headers={"In-Reply-To": "<ack@numenta.com>"},
+    )
     assert [run(r)["kind"] for r in (bounce, auto, listed, reply)] == [
         "bounce",
         "auto_reply",
-        "other",
+        "bulk",
         "follow_up",
     ]
 

@@ -10,15 +10,16 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from intake.extract import extract
-from intake.parse import parse_message
+from tests.judging import contract_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "labelled"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 
 
-def observed(eml: Path) -> dict:
-    result = extract(parse_message(eml.read_bytes()), timeout=10).to_json()
+def observed(eml: Path, mailbox: str) -> dict:
+    """What the decision says, with the mailbox's postings for routing; `flags` are the
+    extraction's own (the resume's state), as the labels were written before any rules."""
+    result = contract_of(eml.read_bytes(), mailbox)
     period = result["internship_period"]
     resume = result["resume"]
     return {
@@ -32,7 +33,7 @@ def observed(eml: Path) -> dict:
         "needs_sponsorship": result["needs_sponsorship"],
         "resume_filename": resume and (resume["filename"] or ""),
         "has_cover_letter": bool(result["cover_letter"]),
-        "flags": sorted({f["code"] for f in result["flags"]}),
+        "flags": sorted({f["code"] for f in result["flags"] if f["code"].startswith("resume_")}),
     }
 
 
@@ -43,8 +44,7 @@ def test_labelled_set_field_by_field():
     mismatches = []
     for label_file in cases:
         labels = json.loads(label_file.read_text())
-        labels.pop("mailbox")
-        got = observed(label_file.with_suffix(".eml"))
+        got = observed(label_file.with_suffix(".eml"), labels.pop("mailbox"))
         for field, want in labels.items():
             if got[field] == want:
                 right[field] += 1

@@ -11,8 +11,7 @@ import pytest
 
 from intake.config import SmtpConfig
 from intake.errors import ConfigError
-from intake.extract import extract
-from intake.followup import merge
+from intake.extract import assemble, read
 from intake.outbox import backoff
 from intake.parse import parse_message
 from intake.replies import (
@@ -22,10 +21,10 @@ from intake.replies import (
     build,
     check_templates,
     context,
-    decide,
     render,
     reply_message_id,
     reply_subject,
+    why_not,
 )
 from intake.rules import DEFAULT_DIR, load_all
 from tests.builders import make_mail, make_pdf
@@ -115,16 +114,8 @@ def test_message_id_is_deterministic_per_application_outcome_and_trigger():
         ),
     ],
 )
-def test_decide_suppresses_with_a_reason(to, bouncing, recent, reason):
-    decision = decide("application", "received", to, OWN, bouncing, recent, ReplyPolicy())
-    assert (decision.template, decision.suppressed) == ("received", reason)
-
-
-@pytest.mark.parametrize("kind", ["auto_reply", "bounce", "other"])
-def test_no_reply_at_all_to_robots_and_lists(kind):
-    assert (
-        decide(kind, "received", "ada@example.org", OWN, False, 0, ReplyPolicy()).template is None
-    )
+def test_loop_safety_suppresses_with_a_reason(to, bouncing, recent, reason):
+    assert why_not(to, OWN, bouncing, recent, ReplyPolicy()) == reason
 
 
 def test_posting_template_overrides_default_and_html_is_escaped():
@@ -190,12 +181,12 @@ def test_merge_fills_what_the_first_message_lacked():
         "Dear Numenta,\n\nI would like to apply for the Machine Learning Engineer role. "
         "My code is at https://github.com/ada-codes and I am a US citizen.\n"
     )
-    first = extract(parse_message(make_mail(letter)))
+    first = read(parse_message(make_mail(letter)))
     pdf = make_pdf(
         ["Ada Lovelace", "Experience: Analytical Engine Lab"],
         link="https://github.com/ada-codes/engine",
     )
-    second = extract(
+    second = read(
         parse_message(
             make_mail(
                 "Here is my resume.",
@@ -205,8 +196,7 @@ def test_merge_fills_what_the_first_message_lacked():
             )
         )
     )
-    merged = merge([first, second])
-    assert merged.kind == "application"
+    merged = assemble([first, second])
     assert merged.message.message_id == "<ada-1@example.org>"
     assert merged.cover_letter.startswith("Dear Numenta")
     assert merged.resume.filename == "resume.pdf"

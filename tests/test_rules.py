@@ -15,6 +15,7 @@ from intake.extract import extract
 from intake.parse import parse_message
 from intake.rules import DEFAULT_DIR, RulesError, for_mailbox, load_all, load_posting
 from tests.builders import make_mail, make_pdf
+from tests.judging import decision_of
 
 POSTINGS = load_all(DEFAULT_DIR)
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "postings"
@@ -136,12 +137,25 @@ def test_application_after_deadline():
 
 
 def test_ambiguous_interns_message_is_flagged_not_guessed():
-    result = judge("I am a US citizen and I would like an internship.", subject="Internship")
+    # both postings' subject phrases, equally: a tie is never broken by a guess
+    result = judge("I am a US citizen.", subject="Research Intern / Internship Program")
     assert result.posting is None and result.status == "needs_review"
     flag = result.flags[0]
     assert flag.code == "posting_ambiguous"
     assert "numenta-internship-program" in flag.message
     assert "numenta-research-internship" in flag.message
+
+
+def test_an_application_naming_no_posting_of_its_mailbox_is_unmatched():
+    result = judge(
+        "I am applying for a full-time senior backend engineer position.", subject="Application"
+    )
+    assert (result.posting, result.status) == (None, "needs_review")
+    assert [f.code for f in result.flags] == ["posting_unmatched"]
+    assert result.route.scores == {
+        "numenta-internship-program": 0,
+        "numenta-research-internship": 0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -161,8 +175,14 @@ def test_routing_by_what_the_message_says(body, subject, posting):
 
 def test_non_applications_have_no_posting():
     for headers in ({"Auto-Submitted": "auto-replied"}, {"List-Id": "<x.example.org>"}):
-        result = judge("Away.", headers=headers)
-        assert (result.posting, result.status, result.flags) == (None, None, ())
+        raw = make_mail("Away.", subject="Internship application", headers=headers)
+        result = decision_of(raw, "interns")
+        assert result.kind in ("auto_reply", "bulk")
+        assert (result.evaluation.posting, result.evaluation.status, result.flags) == (
+            None,
+            None,
+            [],
+        )
 
 
 @pytest.mark.parametrize(
@@ -171,7 +191,7 @@ def test_non_applications_have_no_posting():
         ("My code: https://github.com/jd", False, "careers", ["missing_resume"]),
         ("", True, "careers", []),  # the resume links GitHub
         # an ambiguous message is not checked against either posting's requirements
-        ("", True, "interns", ["posting_ambiguous"]),
+        ("", True, "interns", ["posting_unmatched"]),
     ],
 )
 def test_missing_items(body, resume, mailbox, missing):
@@ -346,4 +366,5 @@ def test_rules_explain_command():
     assert "posting: numenta-internship-program" in result.output
     assert "FIRED period: period_filled: Summer 2016 is filled" in result.output
     assert "ok    missing_resume" in result.output
-    assert "status: closed; reply template: closed" in result.output
+    assert "status: closed" in result.output
+    assert "reply: closed to applicant zoe.mueller@example.de" in result.output
