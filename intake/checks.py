@@ -226,10 +226,29 @@ class Route:
     flag: RuleFlag | None = None
 
 
+_FULL_TIME = re.compile(r"\b(full[- ]time|permanent|senior|staff|principal|lead)\b", re.IGNORECASE)
+_INTERN = re.compile(r"\bintern", re.IGNORECASE)
+# Asking for an internship, not just naming the word ("this address is for internships").
+_INTERN_ASKED = re.compile(
+    r"\b(?:apply\w*|application|interested|candidate|position|role|opening|join)\b[^.;]{0,60}"
+    r"\bintern|\bintern\w*\b[^.;]{0,40}\b(?:position|role|program|application|opening)\b",
+    re.IGNORECASE,
+)
+
+
+def _full_time(subject: str, body: str) -> bool:
+    """The applicant asks for a full-time, permanent or senior position, not an internship."""
+    asks_intern = _INTERN.search(subject) or _INTERN_ASKED.search(body)
+    return bool(_FULL_TIME.search(f"{subject}\n{body}")) and not asks_intern
+
+
 def score(extraction: Extraction, posting: Posting) -> int:
-    """How strongly a message points at a posting: subject phrases, body phrases, area, period."""
+    """How strongly a message points at a posting: subject phrases, body phrases, area,
+    period. An application for a full-time position fits no internship."""
     subject = extraction.parts[0].subject.lower()
     body = (extraction.cover_letter or "").lower()
+    if _INTERN.search(posting.title) and _full_time(subject, body):
+        return 0
     points = 3 * sum(phrase.lower() in subject for phrase in posting.match.subject)
     points += sum(phrase.lower() in body for phrase in posting.match.body)
     if extraction.area and extraction.area in posting.match.areas:

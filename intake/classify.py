@@ -34,6 +34,8 @@ APPLICATION, FOLLOW_UP, QUESTION, SPAM, BULK, AUTO_REPLY, BOUNCE, OTHER = (
 )
 KINDS = (APPLICATION, FOLLOW_UP, QUESTION, SPAM, BULK, AUTO_REPLY, BOUNCE, OTHER)
 APPLY_SCORE = 4
+# An application needs one of these, whatever the score: the words, a resume or a letter.
+STRONG = ("applying_language", "resume_attached", "resume_pasted", "cover_letter_attached")
 
 _BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
 _BOUNCE_SUBJECT = re.compile(
@@ -82,8 +84,13 @@ def auto_reply_evidence(msg: ParsedMessage) -> str | None:
     return None
 
 
+# Yahoo Mail puts a reference to itself ("<...ref@mail.yahoo.com>") on new messages too.
+_NOT_A_REFERENCE = re.compile(r"\.ref@mail\.yahoo\.com>$", re.IGNORECASE)
+
+
 def is_reply(msg: ParsedMessage) -> bool:
-    return bool(msg.in_reply_to or msg.references or _REPLY_SUBJECT.search(msg.subject))
+    references = [r for r in msg.references if not _NOT_A_REFERENCE.search(r)]
+    return bool(msg.in_reply_to or references or _REPLY_SUBJECT.search(msg.subject))
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,10 @@ class Facts:
 
     @property
     def everything(self) -> str:
-        """The whole message as received, HTML included (for bulk-mail signs)."""
+        """The whole message as received, HTML included (for bulk-mail signs); of a
+        forward only the forwarder's note (what they forward may be a notification)."""
+        if self.part.forward is not None:
+            return self.part.forward.note
         return f"{self.message.text}\n{self.message.html}"
 
 
@@ -142,8 +152,8 @@ _APPLYING = re.compile(
     r" (?:attached|enclosed|below)?\s*my (?:resume|cv|résumé|application|cover letter)"
     r"|(?:please )?find (?:attached|enclosed)|(?:my )?(?:resume|cv|résumé) is attached"
     r"|attached (?:is|are|please find) my|I(?:'m|’m| am) (?:writing|excited|interested)"
-    r" (?:to apply|in applying|to express my interest|in the)"
-    r"|(?:application|applying) for (?:the|a|an|your)\b|^\s*application\s*[:-]"
+    r" (?:to apply|in applying|to express my interest)"
+    r"|(?:application|applying|I apply) for (?:the|a|an|your)\b|^\s*application\s*[:-]"
     r"|bewerbung|candidature|candidatura|solicitud|postulación)",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -153,6 +163,15 @@ _FOLLOW_UP = re.compile(
     r"|I (?:have )?(?:already )?(?:applied|sent (?:you )?my application)"
     r" (?:on|last|earlier|a few|two|three)"
     r"|as requested,? (?:here|please find|attached)|re-?sending my|heard back)\b",
+    re.IGNORECASE,
+)
+# Asking first, applying later: "before I apply", "I plan to submit an application".
+_ASKS_FIRST = re.compile(
+    r"\b(before (?:I |we )?(?:apply|applying|submit\w*)"
+    r"|(?:plan|planning|intend|intending|going) to (?:submit|send|apply)"
+    r"|(?:wanted|would like|want) to ask|I have a (?:quick |short )?question"
+    r"|(?:how|where|when) (?:do|can|could|should) (?:I|we|one) (?:apply|send|submit)"
+    r"|(?:a |one )?(?:quick |short )?question (?:about|regarding|on))",
     re.IGNORECASE,
 )
 _JOB_WORDS = re.compile(
@@ -181,7 +200,7 @@ _QUESTION = re.compile(r"[^\s.!?][^\n.!?]*?\s\S+\s[^\n.!?]*\?")
 _URLS = re.compile(r"<?(?:https?://|www\.)\S+|\S+@\S+")
 _BULK_MAILER = re.compile(
     r"mailchimp|sendgrid|mailgun|marketo|hubspot|constant ?contact|sendinblue|brevo|mailjet"
-    r"|phpmailer|campaign ?monitor|klaviyo|salesforce marketing|exacttarget|acoustic|eloqua"
+    r"|campaign ?monitor|klaviyo|salesforce marketing|exacttarget|acoustic|eloqua"
     r"|mass ?mail|bulk ?mail",
     re.IGNORECASE,
 )
@@ -198,9 +217,6 @@ _BULK_HEADERS = (
     "x-csa-complaints",
     "x-marketoid",
     "x-mailer-recptid",
-    "x-job",
-    "feedback-id",
-    "x-feedback-id",
     "x-google-group-id",
     "x-mailman-version",
     "x-beenthere",
@@ -235,32 +251,30 @@ _MARKETING = re.compile(
     r"|claim your|risk[- ]free|100% free|viagra|cialis|pharmacy|casino|loan offer|investment"
     r" opportunity|earn \$|work from home|wire transfer|western union|bitcoin|crypto"
     r"|refinanc\w+|weight loss|meet singles|invoice[s]? (?:for|issued)|增值税|发票|代开"
-    r"|скидк\w*|заработ\w*|préstamo|lotería|ganador)",
+    r"|скидк\w*|заработ\w*|préstamo|lotería|ganador|empréstimo|crédito (?:fácil|rápido|aprovado)"
+    r"|dinheiro rápido|sem consulta|juros baixos)",
     re.IGNORECASE,
 )
 
 
-@signal(
-    "applying_language", 4, "apply", "says it applies: 'I am applying', 'please find my resume'"
-)
+@signal("applying_language", 4, "apply", "says it applies: 'I am applying', 'find my resume'")
 def _applying(facts: Facts) -> str | None:
+    if _ASKS_FIRST.search(facts.words) and not facts.part.documents:
+        return None  # "before I apply, a question": the application is still to come
     return _quote(_APPLYING, facts.words)
 
 
 @signal("resume_attached", 4, "apply", "an attachment is a resume by its name or its text")
 def _resume(facts: Facts) -> str | None:
-    documents = facts.part.documents
-    return next(
-        (d.filename or "resume" for d in documents if d.role == "resume" and d.points), None
-    )
+    return next((d.filename or "resume" for d in facts.part.documents if d.role == "resume"), None)
 
 
 @signal("document_attached", 1, "apply", "a PDF or DOCX nothing else says is a resume")
 def _document(facts: Facts) -> str | None:
-    documents = facts.part.documents
-    return next(
-        (d.filename or "document" for d in documents if d.role == "resume" and not d.points), None
+    unclaimed = (
+        d for d in facts.part.documents if d.role == "other" and d.content.format in ("pdf", "docx")
     )
+    return next((d.filename or "document" for d in unclaimed), None)
 
 
 @signal("resume_pasted", 3, "apply", "a resume pasted into the body (section headings)")
@@ -307,12 +321,13 @@ def _follow_up(facts: Facts) -> str | None:
     return _quote(_FOLLOW_UP, facts.words)
 
 
-@signal("asks_question", -3, "question", "a short question, nothing attached, no application")
+@signal("asks_question", -3, "question", "a short question about a job, nothing attached")
 def _question(facts: Facts) -> str | None:
     body = _URLS.sub(" ", facts.part.body)
-    if facts.part.documents or len(body.split()) >= 150 or _APPLYING.search(facts.words):
+    if facts.part.documents or len(body.split()) >= 250 or _applying(facts):
         return None
-    return _quote(_QUESTION, body)
+    on_topic = _JOB_WORDS.search(facts.words) or _posting(facts)
+    return _quote(_QUESTION, body) if on_topic else None
 
 
 @signal("agency_pitch", -5, "other", "a recruiting agency or vendor offering candidates")
@@ -435,20 +450,26 @@ def classify(part: Part, phrases: Iterable[str] = ()) -> Verdict:
     facts = Facts(part, tuple(phrases))
     hits = tuple(Hit(s.name, s.weight, s.family, s.test(facts)) for s in SIGNALS)
     score = sum(h.weight for h in hits if h.fired)
-    kind, reason = _kind(score, {h.family for h in hits if h.fired}, part)
+    fired = {h.signal for h in hits if h.fired}
+    kind, reason = _kind(score, fired, {h.family for h in hits if h.fired}, part)
     return Verdict(kind, score, reason, hits)
 
 
-def _kind(score: int, families: set[str], part: Part) -> tuple[str, str]:
-    if score >= APPLY_SCORE:
-        return APPLICATION, f"score {score} >= {APPLY_SCORE}"
-    below = f"score {score} < {APPLY_SCORE}"
+def _kind(score: int, fired: set[str], families: set[str], part: Part) -> tuple[str, str]:
+    strong = [name for name in STRONG if name in fired]
+    if score >= APPLY_SCORE and strong:
+        return APPLICATION, f"score {score} >= {APPLY_SCORE}, with {strong[0]}"
+    below = (
+        f"score {score} < {APPLY_SCORE}"
+        if score < APPLY_SCORE
+        else "no applying words, resume or letter"
+    )
     if "spam" in families and score < 0:
         return SPAM, f"{below}; spam signs"
     if "bulk" in families:
         return BULK, f"{below}; bulk or list mail"
     if "follow_up" in families or (is_reply(part.message) and part.forward is None):
-        return FOLLOW_UP, f"{below}; a reply or a follow-up"
+        return FOLLOW_UP, f"{below}; a reply, or asks about an earlier application"
     if "question" in families:
         return QUESTION, f"{below}; a question for a person"
     return OTHER, f"{below}; nothing says it is an application"

@@ -19,15 +19,14 @@ from datetime import datetime, timedelta
 from intake.checks import Evaluation, Prior, Route, RuleFlag, all_flags, evaluate, route
 from intake.classify import APPLICATION, FOLLOW_UP, Verdict, classify
 from intake.errors import IntakeError
-from intake.extract import Extraction, Part, assemble
-from intake.replies import ReplyPolicy, why_not
+from intake.extract import ExtractedDocument, Extraction, Part, assemble
+from intake.replies import BUILT_IN, ReplyPolicy, why_not
 from intake.rules import Posting, for_mailbox
 
 NOTHING = Evaluation(Route(None), None, (), ())
-# The neutral reply to an application no posting of its mailbox fits, or several fit.
-UNROUTED_TEMPLATE = "received_unrouted"
-# The reply to someone who forwarded or referred a candidate.
-REFERRAL_TEMPLATE = "referral_thanks"
+# The neutral reply to an application no posting of its mailbox fits, or several fit, and
+# the reply to someone who forwarded or referred a candidate (replies.BUILT_IN).
+UNROUTED_TEMPLATE, REFERRAL_TEMPLATE = BUILT_IN
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -120,6 +119,12 @@ class Decision:
     replies: tuple[Reply, ...] = ()
 
     @property
+    def documents(self) -> list[ExtractedDocument]:
+        """This message's attachments, with the roles the application gave them."""
+        final = {d.key: d for d in self.extraction.documents} if self.extraction else {}
+        return [final.get(d.key, d) for d in self.part.documents]
+
+    @property
     def flags(self) -> list[RuleFlag]:
         return all_flags(self.extraction, self.evaluation) if self.extraction else []
 
@@ -203,12 +208,29 @@ def people(part: Part, single: Extraction, own: frozenset[str]) -> tuple[Person,
     sender = Person(msg.sender_name, msg.sender_email)
     forward = part.forward
     if forward is None:
-        return sender, None
+        return Person(natural_name(sender.name, part.body), sender.email), None
     email = forward.email or _resume_address(single, {sender.email, *own, *msg.to})
-    candidate = Person(forward.name, email)
+    candidate = Person(natural_name(forward.name, part.body), email)
+    referrer = Person(natural_name(sender.name, forward.note), sender.email)
     if _same_person(candidate, sender):
-        return Person(candidate.name or sender.name, sender.email), None
-    return candidate, sender
+        return Person(candidate.name or referrer.name, sender.email), None
+    return candidate, referrer
+
+
+def natural_name(name: str | None, text: str) -> str | None:
+    """A name as the person writes it: "García, María" (Outlook's "Last, First") is María
+    García, and "Lavoie Mathieu" is Mathieu Lavoie when that is how they sign."""
+    if not name:
+        return name
+    last, comma, first = name.partition(",")
+    if comma and last.strip() and first.strip() and "," not in first and len(first.split()) <= 2:
+        name = f"{first.strip()} {last.strip()}"
+    words = name.split()
+    if len(words) == 2:
+        flipped = f"{words[1]} {words[0]}"
+        if flipped.lower() in text.lower() and name.lower() not in text.lower():
+            return flipped
+    return name
 
 
 def _resume_address(single: Extraction, exclude: set[str | None]) -> str | None:

@@ -76,6 +76,10 @@ _SOMEONE_ELSE = re.compile(
     r"|\b(?:he|she|they)(?:'s|\s+(?:is|are|was|has|have|holds?|became))\b"
     r"|\b(?:married\s+to|engaged\s+to|(?:son|daughter|child|spouse|dependent)\s+of)\s+(?:a|an)\b"
 )
+# "I hold an MS from Georgia Tech", "I received my M.S. ... in 2011": a degree, not a school.
+_DEGREE_HELD = re.compile(
+    r"(?i)\b(?:hold|holds|held|received|earned|obtained|got|did|completed|graduate of|graduated)\b"
+)
 _EDUCATION = re.compile(
     r"(?im)^\s*(?:education(?:al background)?(?: (?:and|&) training)?|academic background"
     r"|academics|studies|ausbildung)\s*:?\s*$"
@@ -138,17 +142,20 @@ def _clause_statements(clause: str, sentence: str, source: str) -> list[Statemen
     return found
 
 
-def _enrollment(sentence: str) -> Statement | None:
+def _enrollment(sentence: str, when: datetime | None) -> Statement | None:
     """Enrolled at a US school, said in the body: judged on the sentence, since school
     names contain commas ("University of California, San Diego"), with tense, negation
-    and subject from the clause that says "student", "enrolled", "PhD"..."""
+    and subject from the clause that says "student", "enrolled", "PhD"... A degree one
+    holds or received, or a year already past, is not current enrolment."""
     word = _ENROLLED.search(sentence)
     if not word or not us_institution(sentence):
         return None
     clause = next((c for c in clauses(sentence) if word.group(0) in c), sentence)
     if _SOMEONE_ELSE.search(clause[: clause.find(word.group(0))]):
         return None
-    current = not (_NEGATION.search(clause) or _PAST.search(clause))
+    years = [int(y) for y in re.findall(r"\b(?:19|20)\d\d\b", clause)]
+    done = _DEGREE_HELD.search(clause) or (when and years and max(years) < when.year)
+    current = not (_NEGATION.search(clause) or _PAST.search(clause) or done)
     return Statement("us_university_enrolled", sentence, current, "body")
 
 
@@ -159,7 +166,7 @@ def statements(text: str, source: str = "body", when: datetime | None = None) ->
     for sentence in sentences(text, wrapped=source == "body"):
         for clause in clauses(sentence):
             found.extend(_clause_statements(clause, sentence, source))
-        if source == "body" and (enrolled := _enrollment(sentence)):
+        if source == "body" and (enrolled := _enrollment(sentence, when)):
             found.append(enrolled)
     if source == "resume":
         found.extend(education(text, when))
@@ -234,7 +241,7 @@ def assess(
 ) -> Eligibility:
     """Combine body and resume statements into a status against the accepted basis codes;
     `when` (the message's date) says whether an expected graduation is still ahead."""
-    said = statements(body, "body")
+    said = statements(body, "body", when)
     mentioned = {s.code for s in said}
     said += [s for s in statements(resume, "resume", when) if s.code not in mentioned]
     positive = [s for s in said if s.positive]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from intake import roles
@@ -58,6 +58,10 @@ class ExtractedDocument:
     role: str  # resume | cover_letter | transcript | recommendation | certificate | other
     content: DocumentText
     points: int = 0  # how strongly name and text say `role` (0: a resume for want of another)
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return self.sha256, self.filename
 
 
 @dataclass(frozen=True)
@@ -106,9 +110,10 @@ def _date(msg: ParsedMessage, forward: Forward | None) -> datetime | None:
 
 
 def cover_text(letter: str, documents: Sequence[ExtractedDocument]) -> str:
-    """The letter written in the body, else the text of an attached cover letter."""
+    """The letter written in the body, unless an attached cover letter says more ("Please
+    find my cover letter attached" is not the letter)."""
     attached = (d.content.text.strip() for d in documents if d.role == roles.COVER_LETTER)
-    return letter or next(attached, "")
+    return max([letter, *attached], key=lambda text: len(text.split()))
 
 
 @dataclass(frozen=True)
@@ -224,7 +229,7 @@ def assemble(parts: Sequence[Part], accepted: tuple[str, ...] = CODES) -> Extrac
     one and a later one an earlier one; later periods and areas win; links accumulate;
     the longest letter is the cover letter; eligibility is judged on all the letters
     (the resume only adds what they do not talk about)."""
-    documents = [d for p in parts for d in p.documents]
+    documents = _with_a_resume([d for p in parts for d in p.documents])
     resumes = [d for d in documents if d.role == roles.RESUME]
     best = next((d for d in reversed(resumes) if d.content.state != "unreadable"), None) or (
         resumes[-1] if resumes else None
@@ -253,11 +258,41 @@ def assemble(parts: Sequence[Part], accepted: tuple[str, ...] = CODES) -> Extrac
         ),
         cover_letter=max(letters, key=len) if letters else None,
         pasted_resume=pasted,
-        period=next((p.period for p in reversed(parts) if p.period), None),
+        period=next((p.period for p in reversed(parts) if p.period), None)
+        or objective_period(resume_text, parts[0].date),
         area=next((p.area for p in reversed(parts) if p.area), None),
         eligibility=assess("\n\n".join(letters), resume_text, accepted, parts[0].date),
         flags=tuple(resume_flags(best)),
     )
+
+
+_OBJECTIVE = re.compile(
+    r"^\s*(?:career |professional )?objective\b\s*[:\-–—]?\s*(.*(?:\n.+)?)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def objective_period(resume: str, when: datetime | None) -> Period | None:
+    """The period a resume's Objective asks for ("Objective: a research internship in
+    Spring/Summer 2018"), when no letter names one; never its dated experience."""
+    objective = _OBJECTIVE.search(resume)
+    return find_period(objective.group(1), when) if objective else None
+
+
+def _with_a_resume(documents: list[ExtractedDocument]) -> list[ExtractedDocument]:
+    """When no document looks like a resume, the first PDF or DOCX nothing else claims is
+    taken for it (a scan named "scan.pdf" has no text to judge)."""
+    if any(d.role == roles.RESUME for d in documents):
+        return documents
+    unclaimed = (
+        i
+        for i, d in enumerate(documents)
+        if d.role == roles.OTHER and d.content.format in ("pdf", "docx")
+    )
+    first = next(unclaimed, None)
+    if first is not None:
+        documents[first] = replace(documents[first], role=roles.RESUME, points=0)
+    return documents
 
 
 def extract(msg: ParsedMessage, *, timeout: float = 20.0) -> Extraction:

@@ -83,31 +83,53 @@ def detect(msg: ParsedMessage) -> Forward | None:
     forwarded_subject = bool(FORWARD_SUBJECT.match(msg.subject))
     if msg.attached:
         inner = msg.attached[0]
-        return Forward(
-            msg.text.strip(),
-            inner.sender_name,
-            inner.sender_email,
-            inner.text,
-            inner.date,
-            inner.subject,
-            inner,
-        )
-    marker = _SEPARATOR.search(msg.text) or (
-        _ORIGINAL.search(msg.text) if forwarded_subject else None
-    )
-    block = _header_block(msg.text, marker.end() if marker else 0, forwarded_subject)
+        name, email = candidate(inner.sender_name or "", inner.sender_email)
+        return Forward(msg.text.strip(), name, email, inner.text, inner.date, inner.subject, inner)
+    text = _one_field_per_line(msg.text)
+    marker = _SEPARATOR.search(text) or (_ORIGINAL.search(text) if forwarded_subject else None)
+    block = _header_block(text, marker.end() if marker else 0, forwarded_subject)
     if block is None:
         return _referral(msg)
     start, end, fields = block
-    name, email = _person(fields.get("from", ""))
+    name, email = candidate(*_person(fields.get("from", "")))
     return Forward(
-        note=msg.text[: marker.start() if marker else start].strip(),
+        note=text[: marker.start() if marker else start].strip(),
         name=name,
         email=email,
-        text=_unquote(msg.text[end:]).strip(),
+        text=_unquote(text[end:]).strip(),
         date=_when(fields.get("date", "")),
         subject=fields.get("subject"),
     )
+
+
+# Yahoo's plain text runs the forwarded header into one line:
+# "----- Forwarded Message ----- From: A <a@x>To: B <b@y>Sent: ...Subject: ..."
+_RUN_TOGETHER = re.compile(
+    r"^([ \t]*-{3,} ?Forwarded Message ?-{3,})(?!-)[ \t]*(\S.*)$", re.IGNORECASE | re.MULTILINE
+)
+_FIELD_START = re.compile(r"(?<=\S)\s*(?=(?:From|To|Cc|Sent|Date|Subject):)")
+
+
+def _one_field_per_line(text: str) -> str:
+    match = _RUN_TOGETHER.search(text)
+    if match is None:
+        return text
+    fields = _FIELD_START.sub("\n", match.group(2))
+    return f"{text[: match.end(1)]}\n{fields}{text[match.end(2) :]}"
+
+
+# "Dana Whitfield via LinkedIn <messages-noreply@linkedin.com>": a service sent it for her.
+_VIA = re.compile(r"\s+via\s+\S.*$", re.IGNORECASE)
+_ROBOT = re.compile(r"^(?:no-?reply|do-?not-?reply|messages?-noreply|notifications?)\b", re.I)
+
+
+def candidate(name: str, email: str | None) -> tuple[str | None, str | None]:
+    """The forwarded author as a person: a name without "via <service>", and no address
+    when the one shown is a service's robot (a LinkedIn message)."""
+    name = _VIA.sub("", name or "").strip() or None
+    if email and _ROBOT.match(email):
+        email = None
+    return name, email
 
 
 def _header_block(
@@ -193,6 +215,6 @@ def _referral(msg: ParsedMessage) -> Forward | None:
         return None
     line = next(line for line in msg.text.splitlines() if others[0] in line.lower())
     name = re.search(
-        r"([A-Z][\w'-]+(?: [A-Z][\w'-]+){1,3})\s*[(<\[]?\s*" + re.escape(others[0]), line, re.I
+        r"((?:[A-Z][\w'-]+ ){1,3}[A-Z][\w'-]+)\s*[(<\[]?\s*" + re.escape(others[0]), line
     )
     return Forward(msg.text.strip(), name.group(1) if name else None, others[0], "")

@@ -27,9 +27,11 @@ def _names() -> dict[str, str]:
     names: dict[str, str] = {}
     for school in json.loads((DATA / "us.json").read_text(encoding="utf-8")):
         official = school["name"]
-        # "The University of Texas at Austin", "Trinity College (CT)": match without those too.
-        for form in {official, re.sub(r"^The |\s*\([^)]*\)$", "", official)}:
-            names[normalise(form).strip()] = official
+        # "The University of Texas at Austin", "Trinity College (CT)": match without those too;
+        # "Texas A&M University - College Station": its name without the campus is US too.
+        plain = re.sub(r"^The |\s*\([^)]*\)$", "", official)
+        for form in (official, plain, plain.split(" - ")[0]):
+            names.setdefault(normalise(form).strip(), official)
         campus = re.match(r"University of California, (.+)", official)
         if campus:
             names[normalise(f"UC {campus.group(1)}").strip()] = official

@@ -116,9 +116,9 @@ def split_attached(raw: bytes) -> tuple[bytes, list[bytes]]:
                 and payload
             ):
                 inner.append(payload[0].as_bytes())
-                del part["Content-Disposition"]
-                part.set_type("text/plain")
-                part.set_payload("")
+                for header in ("Content-Disposition", "Content-Type"):
+                    del part[header]
+                part.set_payload("")  # an empty text part: read on its own instead
         return (msg.as_bytes(), inner) if inner else (raw, [])
     except Exception:  # a hostile tree: read it as one message, as mail-parser does
         return raw, []

@@ -86,7 +86,7 @@ SEASON_RE = re.compile(
 )
 MONTH_RANGE_RE = re.compile(
     rf"\b(?P<m1>{_MONTH}){_DAY},?(?:\s+(?P<y1>{_YEAR}))?"
-    rf"{_JOIN}(?:the\s+end\s+of\s+|end\s+of\s+)?"
+    rf"{_JOIN}(?:the\s+end\s+of\s+|end\s+of\s+|(?:early|mid|late)-?\s*)?"
     rf"(?P<m2>{_MONTH}){_DAY},?(?:\s+(?P<y2>{_YEAR}))?(?!\w)",
     re.IGNORECASE,
 )
@@ -109,7 +109,8 @@ _INTENT = re.compile(
 )
 _PAST = re.compile(
     r"\b(worked|interned|completed|spent|did\s+an?|was\s+an?\s+intern|ago|previously|"
-    r"graduated|last|past|previous)\b",
+    r"graduated|(?:last|past|previous)\s+(?:summer|spring|fall|autumn|winter|year|semester|term"
+    r"|month|internship)|in\s+the\s+past)\b",
     re.IGNORECASE,
 )
 
@@ -129,6 +130,7 @@ class _Candidate:
     period: Period
     position: tuple[int, int]
     explicit_year: bool
+    months: bool  # a range of months ("March through June"), more precise than a season
 
 
 def ym(year: int, month: int) -> str:
@@ -164,8 +166,23 @@ def _season_span(names: list[str]) -> tuple[int, int]:
     return first, offset + (end - last_start) % 12
 
 
-def _seasons(m: re.Match, sent: date | None, _sentence: str) -> Period | None:
+# A season with neither a year nor "this/next" is a period only after a preposition or an
+# article ("in the fall", "for summer") or before what happens in it ("summer internship"):
+# "models that fall apart" is not autumn.
+_BEFORE_SEASON = re.compile(
+    r"\b(?:in|for|during|over|through|the|a|an|this|next|by|from)\s*$", re.I
+)
+_AFTER_SEASON = re.compile(
+    r"^\s*(?:intern\w*|position|program\w*|semester|term|quarter|session|break|co-?op)\b", re.I
+)
+
+
+def _seasons(m: re.Match, sent: date | None, sentence: str) -> Period | None:
     if (m.group("rel") or "").lower() in ("last", "past", "previous"):
+        return None
+    bare = not (m.group("rel") or m.group("year") or m.group("yy"))
+    before, after = sentence[: m.start()], sentence[m.end() :]
+    if bare and not (_BEFORE_SEASON.search(before) or _AFTER_SEASON.match(after)):
         return None
     names = [n.lower() for n in re.findall(_SEASON, m.group("seasons"), re.IGNORECASE)]
     first, length = _season_span(names)
@@ -226,18 +243,23 @@ def _start(m: re.Match, sent: date | None, sentence: str) -> Period | None:
     return Period(text, ym(year, month), ym(year, month + length) if months else None)
 
 
+# When someone can move or start work elsewhere is not the internship they ask for.
+_ELSEWHERE = re.compile(r"\b(relocat\w*|move|moving)\b", re.IGNORECASE)
+
+
 def _in_past_clause(sentence: str, start: int, end: int) -> bool:
     """Whether the match talks about the past ("Last summer I interned at...").
 
     Its own clause decides; a clause with no verb of its own ("in summer 2015") takes the
-    tense of its sentence unless it states an intent.
+    tense of its sentence unless the sentence states an intent ("..., ideally June
+    through August").
     """
     left = max((m.end() for m in CLAUSE_BREAK.finditer(sentence, 0, start)), default=0)
     right = next((m.start() for m in CLAUSE_BREAK.finditer(sentence, end)), len(sentence))
     clause = sentence[left:right]
-    if _PAST.search(clause):
+    if _PAST.search(clause) or _ELSEWHERE.search(clause):
         return True
-    return bool(_PAST.search(sentence)) and not _INTENT.search(clause)
+    return bool(_PAST.search(sentence)) and not _INTENT.search(sentence)
 
 
 def _candidates(text: str, sent: date | None) -> list[_Candidate]:
@@ -253,7 +275,8 @@ def _candidates(text: str, sent: date | None) -> list[_Candidate]:
                 if period is None or _in_past_clause(body, *m.span()):
                     continue
                 explicit = bool(re.search(_YEAR, period.text))
-                found.append(_Candidate(period, (index, m.start()), explicit))
+                months = regex is not SEASON_RE
+                found.append(_Candidate(period, (index, m.start()), explicit, months))
     return found
 
 
@@ -266,8 +289,12 @@ _HANDLERS = (
 
 
 def find_period(text: str, sent: date | None) -> Period | None:
-    """The requested period in `text` (a cover letter, not quoted text), or None."""
+    """The requested period in `text` (a cover letter, not quoted text), or None. In the
+    sentence that names it, months beat a season: "the Spring/Summer 2018 period, ideally
+    March through June" asks for March-June 2018."""
     candidates = _candidates(text, sent)
     if not candidates:
         return None
-    return min(candidates, key=lambda c: (not c.explicit_year, c.position)).period
+    best = min(candidates, key=lambda c: (not c.explicit_year, c.position))
+    same = [c for c in candidates if c.months and c.position[0] == best.position[0]]
+    return (best if best.months or not same else same[0]).period

@@ -106,11 +106,21 @@ def _candidates(posting: str | None, template: str, part: str) -> list[str]:
     return [f"{folder}/{template}.{part}.j2" for folder in folders]
 
 
+# Templates chosen by intake itself, not by a rules file: the neutral reply to an
+# application no posting fits, and the thanks to whoever referred a candidate.
+BUILT_IN = ("received_unrouted", "referral_thanks")
+
+
 def check_templates(directory: Path, postings: dict[str, Posting]) -> None:
-    """Every template a rules file names exists (for its posting or in default/)."""
+    """Every template a rules file names exists (for its posting or in default/), and so
+    do the built-in ones."""
     if not directory.is_dir():
         raise ConfigError(f"replies.templates: {directory}: templates directory not found")
-    problems = []
+    problems = [
+        f"{directory}: no template default/{name}.txt.j2 (intake's own replies need it)"
+        for name in BUILT_IN
+        if not (directory / "default" / f"{name}.txt.j2").is_file()
+    ]
     for posting in postings.values():
         for key, name in posting.replies.items():
             try:

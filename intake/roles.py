@@ -3,9 +3,9 @@ from its name and its text, never from its position in the message.
 
 Pure. Each role collects points from a table of cues (one row each: role, weight, where it
 looks, pattern); a document takes the role with most points, if it has at least
-`MIN_POINTS`. The resume is then the document with the most resume points; only when no
-document looks like one is the first unclassified PDF or DOCX taken (a scan named
-"scan.pdf" has no text to judge).
+`MIN_POINTS`. The resume is then the document with the most resume points. (When no
+document looks like one, an application takes its first unclassified PDF or DOCX, a scan
+named "scan.pdf" say: see `extract.assemble`.)
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ CUES: tuple[Cue, ...] = (
             r"|credit hours|grade points|quality points"
         ),
     ),
-    Cue(RECOMMENDATION, 5, "name", _re(r"recommend|reference|\blor\b|empfehlung")),
+    Cue(RECOMMENDATION, 5, "name", _re(r"recommend|reference|\blor\b|empfehlung|zeugnis")),
     Cue(
         RECOMMENDATION,
         4,
@@ -126,7 +126,7 @@ class Candidate:
 
 def assign(documents: Sequence[Candidate]) -> list[tuple[str, int]]:
     """(role, its points) for each attachment, in order; at most one resume and one cover
-    letter. A resume taken for want of any other has 0 points."""
+    letter."""
     scored = [points(d.filename, d.text) for d in documents]
     roles = [
         _best(s) if d.format in DOCUMENT_FORMATS else OTHER
@@ -136,22 +136,10 @@ def assign(documents: Sequence[Candidate]) -> list[tuple[str, int]]:
     if resumes:
         keep = max(resumes, key=lambda i: scored[i][RESUME])
         roles = [OTHER if role == RESUME and i != keep else role for i, role in enumerate(roles)]
-    else:
-        fallback = next(
-            (
-                i
-                for i, d in enumerate(documents)
-                if d.format in ("pdf", "docx") and roles[i] == OTHER
-            ),
-            None,
-        )
-        if fallback is not None:
-            roles[fallback] = RESUME
-            scored[fallback][RESUME] = 0
     letters = [i for i, role in enumerate(roles) if role == COVER_LETTER]
     for extra in letters[1:]:
         roles[extra] = OTHER
-    return [(role, scored[i].get(role, 0) if role != OTHER else 0) for i, role in enumerate(roles)]
+    return [(role, scored[i].get(role, 0)) for i, role in enumerate(roles)]
 
 
 def _best(scores: dict[str, int]) -> str:

@@ -26,8 +26,11 @@ Item = Literal[
 ]
 Basis = Literal["us_citizen", "green_card", "us_university_enrolled", "nafta_citizen"]
 Status = Literal["complete", "incomplete", "ineligible", "closed", "needs_review"]
-# A reply is chosen per outcome, plus one for a follow-up folded into an application.
-ReplyKey = Literal["complete", "incomplete", "ineligible", "closed", "needs_review", "follow_up"]
+# A reply is chosen per outcome, plus one for a follow-up folded into an application and
+# one thanking whoever referred (forwarded) a candidate.
+ReplyKey = Literal[
+    "complete", "incomplete", "ineligible", "closed", "needs_review", "follow_up", "referral"
+]
 Area = Literal["algorithms", "software_engineering"]
 YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 Phrase = Annotated[str, Field(min_length=2)]

@@ -18,7 +18,7 @@ from intake import models
 from intake.checks import Evaluation, RuleFlag
 from intake.classify import APPLICATION
 from intake.decision import Decision, Person
-from intake.extract import Extraction, Part
+from intake.extract import ExtractedDocument, Extraction
 from intake.models import utcnow
 from intake.parse import first_msgid
 
@@ -171,7 +171,7 @@ def write(
     if app is not None:
         update(session, app, decision.extraction, decision.evaluation)
         _replace_flags(session, app, decision.flags)
-    add_documents(session, raw.id, app.id if app else None, decision.part)
+    add_documents(session, raw.id, app.id if app else None, decision.documents)
     raw.status, raw.error = "processed", None
     return app
 
@@ -219,8 +219,10 @@ def _drop(session: Session, app: models.Application) -> None:
     session.flush()
 
 
-def add_documents(session: Session, raw_id: int, app_id: int | None, part: Part) -> None:
-    for doc in part.documents:
+def add_documents(
+    session: Session, raw_id: int, app_id: int | None, documents: list[ExtractedDocument]
+) -> None:
+    for doc in documents:
         session.add(
             models.Document(
                 raw_message_id=raw_id,

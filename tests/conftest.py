@@ -75,19 +75,17 @@ def smtp(smtp_sink) -> SmtpSink:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Show the labelled set's per-field accuracy (written by a worker) at the end of the run."""
-    from pathlib import Path
+    """Show the labelled sets' per-field accuracy (written by workers) at the end of the run."""
+    from tests.judging import ARTIFACTS
 
-    report = Path(__file__).parent.parent / "test-artifacts" / "labelled-accuracy.txt"
-    if report.exists():
-        terminalreporter.write_sep("-", "extraction accuracy")
+    for report in sorted(ARTIFACTS.glob("accuracy-*.txt")):
+        terminalreporter.write_sep("-", "accuracy")
         terminalreporter.write(report.read_text())
 
 
 def pytest_sessionstart(session) -> None:
     """A report from an earlier run must never be shown as this run's."""
-    from pathlib import Path
+    from tests.judging import ARTIFACTS
 
-    (Path(__file__).parent.parent / "test-artifacts" / "labelled-accuracy.txt").unlink(
-        missing_ok=True
-    )
+    for report in ARTIFACTS.glob("accuracy-*.txt"):
+        report.unlink()

@@ -7,13 +7,11 @@ end of the run (tests/conftest.py). Every field of every case must match.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
-from tests.judging import contract_of
+from tests.judging import contract_of, field_by_field
 
 FIXTURES = Path(__file__).parent / "fixtures" / "labelled"
-ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 
 
 def observed(eml: Path, mailbox: str) -> dict:
@@ -38,27 +36,11 @@ def observed(eml: Path, mailbox: str) -> dict:
 
 
 def test_labelled_set_field_by_field():
-    cases = sorted(FIXTURES.glob("*.json"))
-    assert len(cases) >= 40
-    right: Counter[str] = Counter()
-    mismatches = []
-    for label_file in cases:
+    cases = []
+    for label_file in sorted(FIXTURES.glob("*.json")):
         labels = json.loads(label_file.read_text())
         got = observed(label_file.with_suffix(".eml"), labels.pop("mailbox"))
-        for field, want in labels.items():
-            if got[field] == want:
-                right[field] += 1
-            else:
-                mismatches.append(
-                    f"{label_file.stem}.{field}: expected {want!r}, got {got[field]!r}"
-                )
-    fields = sorted(json.loads(cases[0].read_text()).keys() - {"mailbox"})
-    lines = [f"labelled set: {len(cases)} applications, per-field accuracy"]
-    lines += [
-        f"  {field:20} {right[field]:3}/{len(cases)}  {right[field] / len(cases):6.1%}"
-        for field in fields
-    ]
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "labelled-accuracy.txt").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+        cases.append((label_file.stem, labels, got))
+    assert len(cases) >= 40
+    mismatches = field_by_field("labelled set (builder-made applications)", cases)
     assert not mismatches, "\n".join(mismatches)
