@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from intake import models
 from intake.config import Config
 from intake.db import session as open_session
-from intake.export import application_rows, other_rows
+from intake.export import UNANSWERED, application_rows, other_rows
 from intake.logs import event
 from intake.outbox import connect
 from intake.replies import environment
@@ -44,9 +44,11 @@ GROUPS = (
 @dataclass(frozen=True)
 class Entry:
     row: dict  # the export row (same names as `intake parse --json`)
-    missing: list[str]
+    missing: list[str]  # what the applicant was asked for
     flags: list[dict]
+    eligibility: str | None  # None where the posting states no eligibility rule
     evidence: str | None
+    resume: str | None  # the file, and why it cannot be read as text when it cannot
     excerpt: str
     received: datetime
 
@@ -74,6 +76,7 @@ class Digest:
     counts: dict[str, int]  # group key -> applications
     zone: ZoneInfo = UTC_ZONE  # the recruiters' time zone ([digest] timezone)
     others: list[dict] = field(default_factory=list)  # mail for a person, not applications
+    unanswered: list[dict] = field(default_factory=list)  # spam and bulk: one line each
 
     @property
     def total(self) -> int:
@@ -91,6 +94,7 @@ def build(
     excerpt_chars: int = 300,
     zone: ZoneInfo = UTC_ZONE,
     others: list[dict] = (),
+    unanswered: list[dict] = (),
 ) -> Digest:
     """Sections per posting (titles A-Z, unmatched last), each in triage order; counts
     per triage group over all postings."""
@@ -100,45 +104,66 @@ def build(
         key = next((k for k, _, statuses in GROUPS if row["status"] in statuses), "review")
         counts[key] += 1
         posting = postings.get(row["posting"] or "")
-        title = posting.title if posting else (row["posting"] or "No posting matched")
+        title = posting.title if posting else (row["posting"] or NEEDS_ROUTING)
         section = sections.setdefault(row["posting"], Section(row["posting"], title))
-        section.entries.setdefault(key, []).append(entry(row, excerpt_chars))
+        section.entries.setdefault(key, []).append(entry(row, posting, excerpt_chars))
     ordered = sorted(sections.values(), key=lambda s: (s.posting is None, s.title))
-    shown = [
-        {
-            **other,
-            "received": datetime.fromisoformat(other["date"]),
-            "excerpt": excerpt(other["text"] or other["error"] or "", excerpt_chars),
-        }
-        for other in others
-    ]
-    return Digest(_aware(since), _aware(until), ordered, counts, zone, shown)
+    shown, ignored = ([_other(o, excerpt_chars) for o in rows] for rows in (others, unanswered))
+    return Digest(_aware(since), _aware(until), ordered, counts, zone, shown, ignored)
 
 
+def _other(row: dict, excerpt_chars: int) -> dict:
+    return {
+        **row,
+        "received": datetime.fromisoformat(row["date"]),
+        "excerpt": excerpt(row["text"] or row["error"] or "", excerpt_chars),
+    }
+
+
+NEEDS_ROUTING = "Needs routing (no posting fits, or several do)"
 MISSING_WORDS = {
     "eligibility_unknown": "eligibility statement",
     "resume_unreadable": "readable resume",
 }
+# Shown on the resume line instead of as flags.
+RESUME_FLAGS = ("resume_unreadable", "resume_no_text")
 
 
-def entry(row: dict, excerpt_chars: int) -> Entry:
-    """One application as the digest shows it: what is missing apart from other flags."""
+def entry(row: dict, posting: Posting | None, excerpt_chars: int) -> Entry:
+    """One application as the digest shows it: what the applicant was asked for apart
+    from other flags, eligibility only where the posting judges it, and the resume with
+    the reason it cannot be read as text."""
     missing, flags = [], []
     for flag in row["flags"]:
         code = flag["code"]
         if code.startswith("missing_") or code in MISSING_WORDS:
             missing.append(MISSING_WORDS.get(code, code.removeprefix("missing_").replace("_", " ")))
-        else:
+        if not (code.startswith("missing_") or code in MISSING_WORDS or code in RESUME_FLAGS):
             flags.append(flag)
-    evidence = row["eligibility"]["evidence"]
+    eligibility = row["eligibility"]
+    judged = bool(posting and posting.eligibility.accepted)
+    basis = ", ".join(eligibility["basis"]).replace("_", " ")
     return Entry(
         row=row,
         missing=missing,
         flags=flags,
-        evidence=evidence[0]["text"] if evidence else None,
+        eligibility=f"{eligibility['status']}{f' ({basis})' if basis else ''}" if judged else None,
+        evidence=eligibility["evidence"][0]["text"] if judged and eligibility["evidence"] else None,
+        resume=resume_line(row["resume"]),
         excerpt=excerpt(row["cover_letter"] or "", excerpt_chars),
         received=datetime.fromisoformat(row["date"] or row["stored_at"]),
     )
+
+
+def resume_line(resume: dict | None) -> str | None:
+    if resume is None:
+        return None
+    name = resume["filename"] or "pasted in the message"
+    if resume["state"] == "no_text":
+        return f"{name}: a scan without a text layer (open the attachment to read it)"
+    if resume["state"] == "unreadable":
+        return f"{name}: cannot be read ({resume['error']}); the applicant was asked for a copy"
+    return name
 
 
 def _aware(moment: datetime) -> datetime:
@@ -187,8 +212,9 @@ def collect(
     with open_session(engine) as session:
         rows = application_rows(session, since=start, posting=posting)
         others = [] if posting else other_rows(session, since=start)
+        unanswered = [] if posting else other_rows(session, start, UNANSWERED)
     zone = ZoneInfo(cfg.digest.timezone)
-    return build(rows, postings, start, now, cfg.digest.excerpt_chars, zone, others)
+    return build(rows, postings, start, now, cfg.digest.excerpt_chars, zone, others, unanswered)
 
 
 def run(

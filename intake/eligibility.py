@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from intake.institutions import us_institution
@@ -22,6 +22,7 @@ from intake.text import clauses, sentences
 
 CODES = ("us_citizen", "green_card", "us_university_enrolled", "nafta_citizen")
 ELIGIBLE, INELIGIBLE, UNKNOWN = "eligible", "ineligible", "unknown"
+NOT_JUDGED = "not_judged"  # the posting states no eligibility rule
 
 _US = r"(?:U\.?\s?S\.?(?:\s?A\.?)?|United\s+States(?:\s+of\s+America)?|[Aa]merican)"
 _CITIZEN = r"(?i:citizen(?:ship)?s?|national(?:ity)?|passport)"
@@ -119,6 +120,15 @@ class Eligibility:
     evidence: tuple[Statement, ...]
     needs_sponsorship: bool
     sponsorship_evidence: str | None = None
+
+    def judged(self, accepted: Iterable[str]) -> str:
+        """The status against a posting's accepted basis codes (none: not judged)."""
+        accepted = set(accepted)
+        if not accepted:
+            return NOT_JUDGED
+        if accepted & set(self.basis):
+            return ELIGIBLE
+        return INELIGIBLE if self.basis or self.needs_sponsorship else UNKNOWN
 
     def to_json(self) -> dict:
         return {
@@ -249,12 +259,6 @@ def assess(
     needs, needs_text = sponsorship(body)
     if not needs_text:
         needs, needs_text = sponsorship(resume, wrapped=False)
-    accepted = set(accepted)
-    if accepted & set(basis):
-        status = ELIGIBLE
-    elif basis or needs:
-        status = INELIGIBLE
-    else:
-        status = UNKNOWN
     evidence = tuple({(s.code): s for s in reversed(positive)}.values())[::-1]
-    return Eligibility(status, basis, evidence, needs, needs_text if needs else None)
+    found = Eligibility(UNKNOWN, basis, evidence, needs, needs_text if needs else None)
+    return replace(found, status=found.judged(accepted))

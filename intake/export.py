@@ -84,18 +84,23 @@ def _people(session: Session, ids: set[int]) -> dict[int, dict]:
     return {p.id: {"name": p.name, "email": p.email} for p in session.exec(query)}
 
 
-def other_rows(session: Session, since: datetime | None = None) -> list[dict]:
-    """Mail a person should read that is not an application: questions, follow-ups that
-    continue nothing we have, and quarantined messages (auto-replies and bounces are not)."""
+FOR_A_PERSON = ("question", "follow_up", "other")
+UNANSWERED = ("spam", "bulk")
+
+
+def other_rows(
+    session: Session, since: datetime | None = None, kinds: tuple[str, ...] = FOR_A_PERSON
+) -> list[dict]:
+    """Mail that is not an application. By default what a person should read: questions,
+    follow-ups that continue nothing we have, other mail, and quarantined messages; with
+    `kinds=UNANSWERED`, the spam and bulk mail nobody answers (auto-replies and bounces
+    are never listed)."""
+    chosen = col(models.RawMessage.kind).in_(kinds)
+    if kinds == FOR_A_PERSON:
+        chosen = or_(chosen, models.RawMessage.status == "failed")
     query = (
         select(models.RawMessage)
-        .where(
-            col(models.RawMessage.application_id).is_(None),
-            or_(
-                col(models.RawMessage.kind).in_(("other", "follow_up")),
-                models.RawMessage.status == "failed",
-            ),
-        )
+        .where(col(models.RawMessage.application_id).is_(None), chosen)
         .order_by(models.RawMessage.id)
     )
     if since:
@@ -118,6 +123,7 @@ def _other(raw: models.RawMessage) -> dict:
         "date": _iso(date or raw.fetched_at),
         "text": text,
         "error": raw.error,
+        "reason": ((raw.decision or {}).get("verdict") or {}).get("reason"),
     }
 
 

@@ -72,7 +72,8 @@ class Application(SQLModel, table=True):
     period_start: str | None = Field(default=None, max_length=7)  # YYYY-MM
     period_end: str | None = Field(default=None, max_length=7)
     area: str | None = Field(default=None, max_length=40)
-    eligibility: str = Field(default="unknown", max_length=20)  # eligible | ineligible | unknown
+    # eligible | ineligible | unknown, by the posting's rule; not_judged where it has none
+    eligibility: str = Field(default="unknown", max_length=20)
     eligibility_basis: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )

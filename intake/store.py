@@ -131,6 +131,7 @@ def application_fields(extraction: Extraction, evaluation: Evaluation) -> dict:
     """The values an application row keeps: what was extracted and what the rules decided."""
     first, period, eligibility = extraction.parts[0], extraction.period, extraction.eligibility
     received = first.date or first.message.date
+    posting = evaluation.route.posting
     return {
         "subject": first.subject,
         "received_at": received.astimezone(UTC) if received else None,
@@ -140,7 +141,8 @@ def application_fields(extraction: Extraction, evaluation: Evaluation) -> dict:
         "period_start": period.start if period else None,
         "period_end": period.end if period else None,
         "area": extraction.area,
-        "eligibility": eligibility.status,
+        # judged by the posting's rule only: "not_judged" where it has none
+        "eligibility": eligibility.judged(posting.eligibility.accepted if posting else ()),
         "eligibility_basis": list(eligibility.basis),
         "eligibility_evidence": eligibility.to_json()["evidence"],
         "needs_sponsorship": eligibility.needs_sponsorship,
@@ -172,8 +174,28 @@ def write(
         update(session, app, decision.extraction, decision.evaluation)
         _replace_flags(session, app, decision.flags)
     add_documents(session, raw.id, app.id if app else None, decision.documents)
+    if app is not None and decision.part.pasted_resume and decision.extraction.resume is None:
+        _add_pasted_resume(session, raw.id, app.id, decision.part.pasted_resume)
     raw.status, raw.error = "processed", None
     return app
+
+
+def _add_pasted_resume(session: Session, raw_id: int, app_id: int, text: str) -> None:
+    """A resume pasted into the body is the application's resume: a document with no
+    file name, so the digest and the export show it like an attached one."""
+    data = text.encode("utf-8")
+    session.add(
+        models.Document(
+            raw_message_id=raw_id,
+            application_id=app_id,
+            filename=None,
+            content_type="text/plain",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            role="resume",
+            text=text,
+        )
+    )
 
 
 def _people(session: Session, app: models.Application, decision: Decision) -> None:
@@ -232,7 +254,7 @@ def add_documents(
                 size=doc.size,
                 sha256=doc.sha256,
                 role=doc.role,
-                text=doc.content.text or None,
+                text=doc.content.text if doc.content.state == "text" else None,
                 error=doc.content.error,
             )
         )

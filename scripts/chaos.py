@@ -60,24 +60,32 @@ def config(tmp: Path, imap_port: int, username: str, smtp_port: int) -> Path:
 
 
 def start(path: Path, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "intake", "--config", str(path), "run"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "intake", "--config", str(path), "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def counts(engine) -> tuple[int, int, int]:
     with open_session(engine) as session:
         stored = session.exec(select(func.count()).select_from(RawMessage)).one()
-        unprocessed = session.exec(select(func.count()).select_from(RawMessage).where(
-            RawMessage.status == "stored")).one()
-        pending = session.exec(select(func.count()).select_from(Outbox).where(
-            Outbox.status == "pending")).one()
+        unprocessed = session.exec(
+            select(func.count()).select_from(RawMessage).where(RawMessage.status == "stored")
+        ).one()
+        pending = session.exec(
+            select(func.count()).select_from(Outbox).where(Outbox.status == "pending")
+        ).one()
     return stored, unprocessed, pending
 
 
 def campaign(rounds: int, total: int, rng: random.Random) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="intake-chaos-"))
-    mail = [application(f"Person {n}", f"p{n}@example.org", n=n, login=f"p{n}",
-                        resume=n % 3 != 0) for n in range(total)]
+    mail = [
+        application(f"Person {n}", f"p{n}@example.org", n=n, login=f"p{n}", resume=n % 3 != 0)
+        for n in range(total)
+    ]
     with PymapServer() as imap, SmtpSink() as smtp:
         env = {**os.environ, PASSWORD_ENV: imap.account.password}
         path = config(tmp, imap.account.port, imap.account.username, smtp.port)
@@ -95,8 +103,11 @@ def campaign(rounds: int, total: int, rng: random.Random) -> int:
             proc.wait(timeout=60)
             kills[how.name] += 1
             stored, _, pending = counts(engine)
-            print(f"round {round_ + 1:>2}: appended {sent:>3}, stored {stored:>3}, "
-                  f"replies pending {pending:>3}, then {how.name}", flush=True)
+            print(
+                f"round {round_ + 1:>2}: appended {sent:>3}, stored {stored:>3}, "
+                f"replies pending {pending:>3}, then {how.name}",
+                flush=True,
+            )
         append_messages(imap.account, "INBOX", mail[sent:])
         proc = start(path, env)
         deadline = time.monotonic() + 300
@@ -133,9 +144,11 @@ def verify(engine, received, total: int, kills: dict) -> int:
     if set(copies) != {r.message_id for r in rows if r.status == "sent"}:
         problems.append("the replies received differ from the replies recorded as sent")
     repeats = len(received) - len(copies)
-    print(f"\n{kills['SIGKILL']} crashes, {kills['SIGTERM']} stops; {len(raws)} messages "
-          f"stored once each; {len(copies)} replies, {repeats} delivered twice with the same "
-          f"bytes (a crash between SMTP and commit)")
+    print(
+        f"\n{kills['SIGKILL']} crashes, {kills['SIGTERM']} stops; {len(raws)} messages "
+        f"stored once each; {len(copies)} replies, {repeats} delivered twice with the same "
+        f"bytes (a crash between SMTP and commit)"
+    )
     for problem in problems:
         print(f"FAIL: {problem}")
     print("OK: nothing lost, nothing counted twice" if not problems else "")

@@ -32,8 +32,11 @@ from intake.replies import DEFAULT_TEMPLATES
 from intake.rules import DEFAULT_DIR, load_all
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [ROOT / "data" / "sample", ROOT / "tests" / "fixtures", ROOT.parent / "shared" /
-           "mail-corpus"]
+SOURCES = [
+    ROOT / "data" / "sample",
+    ROOT / "tests" / "fixtures",
+    ROOT.parent / "shared" / "mail-corpus",
+]
 OUT = ROOT / "test-artifacts" / "fuzz"
 
 
@@ -41,8 +44,11 @@ def seeds() -> list[bytes]:
     found = []
     for folder in SOURCES:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix in (".eml", ".msg", ".txt", "") and \
-                    path.name not in ("README.md", "LICENSE"):
+            if (
+                path.is_file()
+                and path.suffix in (".eml", ".msg", ".txt", "")
+                and path.name not in ("README.md", "LICENSE")
+            ):
                 found.append(path.read_bytes())
     return [raw for raw in found if raw]
 
@@ -62,15 +68,22 @@ def flip(raw: bytes, rng: random.Random) -> bytes:
 def header_storm(raw: bytes, rng: random.Random) -> bytes:
     head, _, body = raw.partition(b"\n\n")
     lines = head.split(b"\n")
-    extra = rng.choice([lines[0] * 1, b"Subject: " + b"A" * 200_000,
-                        b"From: " + b"<a@b>," * 5000, b"Content-Type: multipart/mixed",
-                        b"Message-ID: <" + b"x" * 5000 + b">", b"Date: 31 Feb 99999 99:99"])
+    extra = rng.choice(
+        [
+            lines[0] * 1,
+            b"Subject: " + b"A" * 200_000,
+            b"From: " + b"<a@b>," * 5000,
+            b"Content-Type: multipart/mixed",
+            b"Message-ID: <" + b"x" * 5000 + b">",
+            b"Date: 31 Feb 99999 99:99",
+        ]
+    )
     lines.insert(rng.randint(0, len(lines)), extra)
     return b"\n".join(lines) + b"\n\n" + body
 
 
 def break_mime(raw: bytes, rng: random.Random) -> bytes:
-    return raw.replace(b"boundary=", rng.choice([b"boundary=x", b"boundary=\"", b"bndry="]), 1)
+    return raw.replace(b"boundary=", rng.choice([b"boundary=x", b'boundary="', b"bndry="]), 1)
 
 
 def nest(raw: bytes, rng: random.Random) -> bytes:
@@ -85,8 +98,9 @@ def nuls(raw: bytes, rng: random.Random) -> bytes:
 
 
 def charset(raw: bytes, rng: random.Random) -> bytes:
-    return raw.replace(b"charset=", rng.choice([b"charset=x-unknown-", b"charset=utf-7;",
-                                               b"charset=\"\""]), 1)
+    return raw.replace(
+        b"charset=", rng.choice([b"charset=x-unknown-", b"charset=utf-7;", b'charset=""']), 1
+    )
 
 
 MUTATIONS = [truncate, flip, header_storm, break_mime, nest, nuls, charset]
@@ -96,7 +110,8 @@ def campaign(seconds: float, rng: random.Random) -> int:
     logs.setup(logging.ERROR)  # quarantines are counted below, not logged one by one
     corpus = seeds()
     processor = Processor(
-        load_all(DEFAULT_DIR), timeout=5,
+        load_all(DEFAULT_DIR),
+        timeout=5,
         replies=ReplySettings(DEFAULT_TEMPLATES, "Careers <careers@numenta.com>", dry_run=True),
     )
     engine = make_engine("sqlite://")
@@ -115,9 +130,15 @@ def campaign(seconds: float, rng: random.Random) -> int:
                 if store.find_raw(session, identity) is not None:
                     outcomes["duplicate"] += 1  # the pipeline skips these before processing
                     continue
-                row = store.add_raw(session, raw, identity,
-                                    mailbox=rng.choice(["careers", "interns"]), folder="INBOX",
-                                    uidvalidity=1, uid=n)
+                row = store.add_raw(
+                    session,
+                    raw,
+                    identity,
+                    mailbox=rng.choice(["careers", "interns"]),
+                    folder="INBOX",
+                    uidvalidity=1,
+                    uid=n,
+                )
                 processor(session, row)
                 session.commit()
                 assert row.status in ("processed", "failed"), row.status
@@ -131,8 +152,10 @@ def campaign(seconds: float, rng: random.Random) -> int:
             traceback.print_exc()
         if n % 200 == 0:
             print(f"{n} messages: {dict(outcomes)}, {escaped} escaped", flush=True)
-    print(f"\n{n} mangled messages in {seconds:.0f}s: {dict(outcomes)}; {escaped} escaped "
-          f"the quarantine")
+    print(
+        f"\n{n} mangled messages in {seconds:.0f}s: {dict(outcomes)}; {escaped} escaped "
+        f"the quarantine"
+    )
     for reason, count in reasons.most_common(12):
         print(f"  quarantined {count:>5}  {reason}")
     return 1 if escaped else 0

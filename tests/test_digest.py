@@ -22,6 +22,7 @@ from intake import config, digest, export, store
 from intake.cli import cli
 from intake.db import make_engine
 from intake.db import session as open_session
+from intake.digest import NEEDS_ROUTING
 from intake.models import DigestRun
 from intake.pipeline import Processor
 from intake.replies import DEFAULT_TEMPLATES
@@ -240,3 +241,40 @@ def test_digest_command_prints_every_format(cfg, fmt):
     assert result.exit_code == 0
     assert "Kenji Watanabe" in result.output
     assert "Wei Zhang" not in result.output  # another posting
+
+
+CLIENTS = Path(__file__).parent / "fixtures" / "clients"
+KNOWN = {
+    "gmail--fwd-employee-referral": "careers",
+    "yahoo--app-scanned-resume": "careers",
+    "proton--app-encrypted-resume": "careers",
+    "yahoo--app-resume-pasted-body": "ml-jobs",
+    "gmail--app-father-us-citizen": "interns",
+    "gmail--app-senior-backend-to-interns": "interns",
+    "spam--chinese-invoice-gb2312": "interns",
+    "mailchimp--ml-newsletter": "careers",
+    "gmail--q-internship-paid": "interns",
+}
+
+
+def test_the_digest_says_what_was_decided_without_contradictions(cfg):
+    """Referrals with both names, eligibility only where the posting judges it, why a
+    resume cannot be read, a pasted resume, the applications needing routing, and spam
+    and bulk one line each."""
+    engine = make_engine(cfg.database_url)
+    for name, mailbox in KNOWN.items():
+        load(engine, mailbox, [(CLIENTS / f"{name}.eml").read_bytes()])
+    text = digest.render(collect(cfg), cfg.templates_dir, "txt")
+    card = text.split("* Kenji Watanabe <kenji.watanabe.ml@gmail.com>")[1].split("\n* ")[0]
+    assert "referred by: Marcus Feld <mfeld@numenta.com>" in card
+    assert "eligibility:" not in card  # the ML engineer posting states no eligibility rule
+    assert "Kwame_Mensah_CV.pdf: a scan without a text layer" in text
+    assert ": cannot be read (cannot read PDF" in text
+    assert "resume:      pasted in the message" in text
+    rohan = text.split("* Rohan Mehta")[1].split("\n* ")[0]
+    assert "eligibility: unknown" in rohan and "missing:     " in rohan
+    assert NEEDS_ROUTING in text and "Daniel Okonkwo" in text.split(NEEDS_ROUTING)[1]
+    unanswered = text.split("Not answered: spam and bulk mail: 2")[1]
+    assert len([line for line in unanswered.splitlines() if line.strip()]) >= 2
+    assert "  spam  " in unanswered and "  bulk  " in unanswered
+    assert "question" in text.split("Other mail for a person")[1]

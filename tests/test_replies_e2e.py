@@ -16,7 +16,7 @@ from intake import config, outbox
 from intake.cli import cli
 from intake.db import make_engine
 from intake.db import session as open_session
-from intake.models import Application, BouncedAddress, Flag, Outbox, RawMessage
+from intake.models import Applicant, Application, BouncedAddress, Flag, Outbox, RawMessage
 from intake.pipeline import poll_all, processor_for, reprocess
 from intake.replies import DEFAULT_TEMPLATES
 from intake.rules import DEFAULT_DIR
@@ -357,3 +357,56 @@ def invoke(*args: str) -> str:
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False, terminal_width=200)
     assert result.exit_code == 0, result.output
     return result.output
+
+
+CLIENTS = Path(__file__).parent / "fixtures" / "clients"
+
+
+def test_a_forwarded_application_is_acknowledged_to_the_candidate(setup, smtp):
+    """An employee forwards a candidate's application (Gmail): the candidate gets the
+    acknowledgement, the employee a thank-you for the referral; both are stored."""
+    cfg = setup((CLIENTS / "gmail--fwd-employee-referral.eml").read_bytes())
+    sent = {m.rcpt_tos[0]: message_from_bytes(m.data, policy=default) for m in smtp.wait_for(2)}
+    assert sorted(sent) == ["kenji.watanabe.ml@gmail.com", "mfeld@numenta.com"]
+    candidate, referrer = sent["kenji.watanabe.ml@gmail.com"], sent["mfeld@numenta.com"]
+    assert candidate["To"] == "Kenji Watanabe <kenji.watanabe.ml@gmail.com>"
+    assert candidate["Subject"] == "Re: Numenta ML Engineer application"
+    assert "Marcus Feld forwarded your application to us." in text_of(candidate.as_bytes())
+    assert "Thank you for applying for the Machine Learning Engineer" in text_of(
+        candidate.as_bytes()
+    )
+    thanks = " ".join(text_of(referrer.as_bytes()).split())
+    assert "Thank you for referring Kenji Watanabe for the Machine Learning Engineer" in thanks
+    assert "We have also written to Kenji Watanabe" in thanks
+    assert referrer["In-Reply-To"] == "<CAE42d8f6hyNA=nk5e5YKQJJEh3TL2kPoWjK@mail.gmail.com>"
+    [app] = rows(cfg, Application)
+    [kenji] = rows(cfg, Applicant, Applicant.id == app.applicant_id)
+    [marcus] = rows(cfg, Applicant, Applicant.id == app.referrer_id)
+    assert (kenji.email, marcus.email) == ("kenji.watanabe.ml@gmail.com", "mfeld@numenta.com")
+    assert app.github == ["https://github.com/kwatanabe-dl"]  # not the employee's own
+    roles = sorted((r.role, r.status) for r in rows(cfg, Outbox))
+    assert roles == [("applicant", "sent"), ("referrer", "sent")]
+
+
+def test_the_candidate_answering_our_acknowledgement_joins_the_referred_application(setup, smtp):
+    setup((CLIENTS / "gmail--fwd-employee-referral.eml").read_bytes())
+    ack = next(
+        message_from_bytes(m.data, policy=default)
+        for m in smtp.wait_for(2)
+        if m.rcpt_tos == ["kenji.watanabe.ml@gmail.com"]
+    )
+    answer = mail(
+        "Kenji Watanabe <kenji.watanabe.ml@gmail.com>",
+        ack["Subject"],
+        "Thanks! I also put my thesis code at https://github.com/kwatanabe-dl/sparse-cnn",
+        n=9,
+        headers={"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"]},
+    )
+    cfg = setup(answer)
+    [app] = rows(cfg, Application)
+    assert app.github == [
+        "https://github.com/kwatanabe-dl",
+        "https://github.com/kwatanabe-dl/sparse-cnn",
+    ]
+    folded = rows(cfg, RawMessage, RawMessage.application_id == app.id)
+    assert [r.kind for r in folded] == ["follow_up"]
