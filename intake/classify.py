@@ -464,7 +464,7 @@ def _kind(score: int, fired: set[str], families: set[str], part: Part) -> tuple[
         if score < APPLY_SCORE
         else "no applying words, resume or letter"
     )
-    if "spam" in families and score < 0:
+    if "spam" in families and (score < 0 or {"spam_verdict", "auth_failure"} & fired):
         return SPAM, f"{below}; spam signs"
     if "bulk" in families:
         return BULK, f"{below}; bulk or list mail"

@@ -1,5 +1,7 @@
 """Eligibility statements with evidence: table-driven, with negation and past-tense traps."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from intake.eligibility import assess, sponsorship
@@ -160,3 +162,66 @@ INSTITUTIONS = [
 @pytest.mark.parametrize(("text", "official"), INSTITUTIONS)
 def test_us_institution(text, official):
     assert us_institution(text) == official
+
+
+ABOUT_OTHERS = [
+    "My father is a US citizen.",
+    "My wife holds a green card.",
+    "I am married to a US citizen.",
+    "My brother is a student at MIT.",
+    "She is a US citizen and a great student.",
+    "I am the son of a green card holder.",
+]
+
+
+@pytest.mark.parametrize("body", ABOUT_OTHERS)
+def test_statements_about_someone_else_are_not_the_applicants(body):
+    assert assess(body).basis == ()
+
+
+def test_own_statement_beside_someone_elses_counts():
+    found = assess("My parents live in Ohio, and I am a US citizen.")
+    assert found.basis == ("us_citizen",)
+
+
+JAN_2018 = datetime(2018, 1, 15, tzinfo=UTC)
+EDUCATION = [
+    # (resume, basis): the school's line, with the degree and dates around it
+    (
+        "Jane Doe\nEDUCATION\nUniversity of Michigan, Ann Arbor, MI\n"
+        "B.S. in Computer Science, GPA 3.8          Expected May 2018\nEXPERIENCE\nIntern",
+        ("us_university_enrolled",),
+    ),
+    ("Education\nB.S. Computer Science - Expected May 2016\nUniversity of Michigan", ()),
+    (
+        "Education\nStanford University  2015 - Present\nPh.D. candidate",
+        ("us_university_enrolled",),
+    ),
+    ("Education\nStanford University\nB.S. 2011 - 2015", ()),
+    (
+        "Education\nGeorgia Tech, M.S. Computer Science, Aug 2016 - Dec 2018",
+        ("us_university_enrolled",),
+    ),
+    ("Education\nTechnical University of Munich, expected 2019", ()),
+    ("Education\nTexas A&M University - B.S., expected December 2018", ("us_university_enrolled",)),
+]
+
+
+@pytest.mark.parametrize(("resume", "basis"), EDUCATION)
+def test_enrolment_from_the_resume_education_section(resume, basis):
+    found = assess("Hello.", resume, when=JAN_2018)
+    assert found.basis == basis
+    if basis:
+        assert found.evidence[0].source == "resume"  # the entry, as evidence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I hold an MS in Computer Science from Georgia Tech.",
+        "I received my M.S. from Georgia Tech in 2011 before my PhD in Brazil.",
+        "Before that I did an MS at UCSD.",
+    ],
+)
+def test_a_degree_held_is_not_current_enrolment(body):
+    assert assess(body, when=JAN_2018).basis == ()
