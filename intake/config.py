@@ -130,6 +130,15 @@ class RulesConfig(_Strict):
     dir: Path = Path("rules")
 
 
+class DocumentsConfig(_Strict):
+    """How attachments are read. OCR of scanned resumes is opt-in: it needs the
+    `tesseract` program (Debian: tesseract-ocr) and takes seconds per page."""
+
+    ocr: bool = False
+    ocr_languages: str = Field(default="eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$")
+    ocr_seconds: float = Field(default=60.0, gt=0)
+
+
 class DaemonConfig(_Strict):
     """`intake run`: how often the outbox is tried (replies also go right after a poll)."""
 
@@ -167,6 +176,7 @@ class Config(_Strict):
     mailboxes: tuple[MailboxConfig, ...] = ()
     smtp: SmtpConfig | None = None
     replies: RepliesConfig = RepliesConfig()
+    documents: DocumentsConfig = DocumentsConfig()
     daemon: DaemonConfig = DaemonConfig()
     digest: DigestConfig = DigestConfig()
     base_dir: Path = Path(".")

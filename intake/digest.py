@@ -163,7 +163,7 @@ def resume_line(resume: dict | None) -> str | None:
         return f"{name}: a scan without a text layer (open the attachment to read it)"
     if resume["state"] == "unreadable":
         return f"{name}: cannot be read ({resume['error']}); the applicant was asked for a copy"
-    return name
+    return f"{name} (a scan, its text read by OCR)" if resume.get("ocr") else name
 
 
 def _aware(moment: datetime) -> datetime:

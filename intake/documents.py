@@ -8,6 +8,8 @@ and memory limit; whatever goes wrong comes back as `error`, never as an excepti
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import zipfile
 from dataclasses import dataclass
 
@@ -118,6 +120,50 @@ def docx_text(data: bytes) -> tuple[str, list[str]]:
     return "\n".join(lines), links
 
 
+@dataclass(frozen=True)
+class Ocr:
+    """Optical character recognition of scanned PDFs (config `[documents] ocr = true`):
+    pypdfium2 renders the first `pages` pages, the `tesseract` program reads them."""
+
+    languages: str = "eng"
+    seconds: float = 60.0  # for the whole document
+    pages: int = 3
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("tesseract") is not None
+
+
+def ocr_pdf(data: bytes, ocr: Ocr) -> str:
+    """The text tesseract recognises on the first pages of a scan (runs isolated)."""
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(data)
+    pages = []
+    for index in range(min(len(pdf), ocr.pages)):
+        image = pdf[index].render(scale=300 / 72).to_pil().convert("L")
+        png = io.BytesIO()
+        image.save(png, format="PNG")
+        done = subprocess.run(
+            ["tesseract", "stdin", "stdout", "-l", ocr.languages],
+            input=png.getvalue(),
+            capture_output=True,
+            check=True,
+            timeout=ocr.seconds,
+        )
+        pages.append(done.stdout.decode("utf-8", "replace"))
+    return "\n".join(pages)
+
+
+def _recognised(data: bytes, links: tuple[str, ...], pages: int, ocr: Ocr) -> DocumentText:
+    """A scan read by OCR; if OCR fails it is still a scan, not an unreadable file."""
+    try:
+        text = run_isolated(ocr_pdf, data, ocr, timeout=ocr.seconds + 5)
+    except ExtractionError:
+        return DocumentText("pdf", "", links, None, pages)
+    return DocumentText("pdf", text, links, None, pages, ocr=bool(text.strip()))
+
+
 def _html_text(data: bytes) -> str:
     from intake.parse import html_to_text
 
@@ -125,13 +171,21 @@ def _html_text(data: bytes) -> str:
 
 
 def read_document(
-    data: bytes, filename: str | None, content_type: str, *, timeout: float = 20.0
+    data: bytes,
+    filename: str | None,
+    content_type: str,
+    *,
+    timeout: float = 20.0,
+    ocr: Ocr | None = None,
 ) -> DocumentText:
-    """Extract one attachment; failures become `error`, so the caller can flag them."""
+    """Extract one attachment; failures become `error`, so the caller can flag them. A
+    scanned PDF (pages, no text layer) is read by OCR when `ocr` is given."""
     fmt = sniff(data, filename, content_type)
     try:
         if fmt == "pdf":
             text, links, pages = run_isolated(pdf_text, data, timeout=timeout)
+            if ocr is not None and pages and not text.strip():
+                return _recognised(data, tuple(links), pages, ocr)
             return DocumentText(fmt, text, tuple(links), None, pages)
         if fmt == "docx":
             text, links = run_isolated(docx_text, data, timeout=timeout)

@@ -184,6 +184,7 @@ def _row(
             "text": resume.text or "",
             "state": _state(resume),
             "error": resume.error,
+            "ocr": resume.ocr,
         },
         "cover_letter": app.cover_letter,
         "attachments": [

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from intake import roles
 from intake.area import find_area
-from intake.documents import DocumentText, read_document
+from intake.documents import DocumentText, Ocr, read_document
 from intake.eligibility import CODES, Eligibility, assess
 from intake.forwards import Forward, detect
 from intake.links import github_links
@@ -197,7 +197,7 @@ class Extraction:
         }
 
 
-def read(msg: ParsedMessage, *, timeout: float = 20.0) -> Part:
+def read(msg: ParsedMessage, *, timeout: float = 20.0, ocr: Ocr | None = None) -> Part:
     """One message to the candidate's part: their words, documents, period and area."""
     forward = detect(msg)
     if forward is None:
@@ -206,7 +206,7 @@ def read(msg: ParsedMessage, *, timeout: float = 20.0) -> Part:
         body = new_text(forward.text, forward.subject or "")
         inner = forward.attached.attachments if forward.attached else ()
         attachments = (*msg.attachments, *inner)
-    documents = read_documents(attachments, timeout)
+    documents = read_documents(attachments, timeout, ocr)
     letter, pasted = split_pasted_resume(body)
     cover = cover_text(letter, documents)
     subject, when = _subject(msg, forward), _date(msg, forward)
@@ -301,10 +301,10 @@ def extract(msg: ParsedMessage, *, timeout: float = 20.0) -> Extraction:
 
 
 def read_documents(
-    attachments: tuple[Attachment, ...], timeout: float
+    attachments: tuple[Attachment, ...], timeout: float, ocr: Ocr | None = None
 ) -> tuple[ExtractedDocument, ...]:
     contents = [
-        _read(a, timeout) if i < MAX_DOCUMENTS else _SKIPPED for i, a in enumerate(attachments)
+        _read(a, timeout, ocr) if i < MAX_DOCUMENTS else _SKIPPED for i, a in enumerate(attachments)
     ]
     assigned = roles.assign(
         [
@@ -342,11 +342,11 @@ def split_pasted_resume(body: str) -> tuple[str, str | None]:
     return body[:start].strip(), body[start:].strip()
 
 
-def _read(attachment: Attachment, timeout: float) -> DocumentText:
+def _read(attachment: Attachment, timeout: float, ocr: Ocr | None) -> DocumentText:
     if len(attachment.data) > MAX_ATTACHMENT:
         return DocumentText("other", error=f"attachment larger than {MAX_ATTACHMENT >> 20} MiB")
     return read_document(
-        attachment.data, attachment.filename, attachment.content_type, timeout=timeout
+        attachment.data, attachment.filename, attachment.content_type, timeout=timeout, ocr=ocr
     )
 
 

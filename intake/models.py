@@ -100,6 +100,7 @@ class Document(SQLModel, table=True):
     role: str = Field(default="other", max_length=20)  # resume | cover_letter | other
     text: str | None = Field(default=None, sa_column=Column(Text))
     error: str | None = Field(default=None, sa_column=Column(Text))
+    ocr: bool = False  # the text was recognised from a scan
 
 
 class Flag(SQLModel, table=True):

@@ -19,7 +19,8 @@ from intake import outbox, store
 from intake.config import Config, MailboxConfig
 from intake.db import make_engine
 from intake.db import session as open_session
-from intake.errors import IntakeError
+from intake.documents import Ocr
+from intake.errors import ConfigError, IntakeError
 from intake.logs import event
 from intake.mailbox import Mailbox, connect
 from intake.processing import Processor
@@ -206,7 +207,20 @@ def processor_for(cfg: Config) -> Processor:
         replies=replies,
         follow_up_days=cfg.replies.follow_up_days,
         unrouted_off=frozenset(b.name for b in cfg.mailboxes if not b.reply_unrouted),
+        ocr=ocr_for(cfg),
     )
+
+
+def ocr_for(cfg: Config) -> Ocr | None:
+    """OCR as configured, refused at start when the tesseract program is missing."""
+    if not cfg.documents.ocr:
+        return None
+    if not Ocr.available():
+        raise ConfigError(
+            "documents.ocr = true, but the tesseract program is not installed "
+            "(Debian: apt-get install tesseract-ocr)"
+        )
+    return Ocr(cfg.documents.ocr_languages, cfg.documents.ocr_seconds)
 
 
 def _log_progress(stats: PollStats) -> None:

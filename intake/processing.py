@@ -18,6 +18,7 @@ from sqlmodel import Session
 from intake import bounces, history, models, outbox, store
 from intake.classify import BOUNCE
 from intake.decision import Decision, Setup, decide
+from intake.documents import Ocr
 from intake.extract import Part, read
 from intake.logs import event
 from intake.parse import parse_message
@@ -39,6 +40,7 @@ class Processor:
     # mailboxes that do not answer an application no posting fits
     unrouted_off: frozenset[str] = field(default_factory=frozenset)
     queue_replies: bool = True  # reprocessing decides again but never queues a reply
+    ocr: Ocr | None = None  # read scanned resumes by OCR ([documents] ocr = true)
 
     def setup(self, mailbox: str | None) -> Setup:
         settings = self.replies
@@ -52,7 +54,7 @@ class Processor:
         )
 
     def read(self, raw: models.RawMessage) -> Part:
-        return read(parse_message(raw.raw), timeout=self.timeout)
+        return read(parse_message(raw.raw), timeout=self.timeout, ocr=self.ocr)
 
     def __call__(self, session: Session, raw: models.RawMessage) -> None:
         process(session, raw, self)

@@ -256,6 +256,7 @@ def add_documents(
                 role=doc.role,
                 text=doc.content.text if doc.content.state == "text" else None,
                 error=doc.content.error,
+                ocr=doc.content.ocr,
             )
         )
 

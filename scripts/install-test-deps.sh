@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Install the real programs the test suite talks to (Debian 12): Dovecot for IMAP,
-# PostgreSQL for the shared-database lane, Chromium to render the digest. Idempotent:
+# PostgreSQL for the shared-database lane, Chromium to render the digest, tesseract for
+# OCR of scanned resumes. Idempotent:
 # installs only what is missing.
 set -euo pipefail
 
 missing=()
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-eng)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-test-deps: dovecot, postgresql and chromium present"
+  echo "install-test-deps: dovecot, postgresql, chromium and tesseract present"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then

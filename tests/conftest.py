@@ -28,6 +28,17 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
+@pytest.fixture
+def tesseract() -> None:
+    """The OCR tests need the tesseract program (make test installs it; CI requires it)."""
+    from intake.documents import Ocr
+
+    if not Ocr.available():
+        if in_ci():
+            pytest.fail("CI=true but tesseract is not installed: the OCR tests must run")
+        pytest.skip("tesseract not installed (make test installs it)")
+
+
 @pytest.fixture(scope="session", params=["dovecot", "pymap"])
 def imap_server(request) -> Iterator[ImapServer]:
     if request.param == "dovecot":

@@ -23,6 +23,7 @@ from intake.cli import cli
 from intake.db import make_engine
 from intake.db import session as open_session
 from intake.digest import NEEDS_ROUTING
+from intake.documents import Ocr
 from intake.models import DigestRun
 from intake.pipeline import Processor
 from intake.replies import DEFAULT_TEMPLATES
@@ -278,3 +279,33 @@ def test_the_digest_says_what_was_decided_without_contradictions(cfg):
     assert len([line for line in unanswered.splitlines() if line.strip()]) >= 2
     assert "  spam  " in unanswered and "  bulk  " in unanswered
     assert "question" in text.split("Other mail for a person")[1]
+
+
+def test_a_scan_read_by_ocr_says_so(cfg, tesseract):
+    engine = make_engine(cfg.database_url)
+    raw = (CLIENTS / "yahoo--app-scanned-resume.eml").read_bytes()
+    with open_session(engine) as session:
+        row = store.add_raw(
+            session,
+            raw,
+            store.identify(raw),
+            mailbox="careers",
+            folder="INBOX",
+            uidvalidity=1,
+            uid=99,
+        )
+        Processor(POSTINGS, ocr=Ocr())(session, row)
+        session.commit()
+    text = digest.render(collect(cfg), cfg.templates_dir, "txt")
+    assert "Kwame_Mensah_CV.pdf (a scan, its text read by OCR)" in text
+
+
+def test_ocr_asked_for_without_tesseract_is_refused_at_start(tmp_path, monkeypatch):
+    from intake.errors import ConfigError
+    from intake.pipeline import processor_for
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[rules]\ndir = "{DEFAULT_DIR}"\n[documents]\nocr = true\n')
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract on it
+    with pytest.raises(ConfigError, match="tesseract program is not installed"):
+        processor_for(config.load(path))

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from intake.documents import read_document, sniff
+from intake.documents import Ocr, read_document, sniff
 from intake.errors import ExtractionError
 from intake.isolate import run_isolated
 from tests.builders import make_docx, make_encrypted_pdf, make_pdf, make_scan
@@ -59,6 +59,14 @@ def test_unreadable_documents_report_why(data, expected):
 def test_a_scan_opens_but_has_no_text_and_is_not_unreadable():
     doc = read_document(make_scan(["Alan Turing", "Education"], pages=2), "cv.pdf", "x/y")
     assert (doc.format, doc.error, doc.pages, doc.state) == ("pdf", None, 2, "no_text")
+
+
+def test_a_scan_is_read_by_ocr_when_asked(tesseract):
+    scan = make_scan(["Alan Turing", "Education", "University of Cambridge, expected 2035"])
+    doc = read_document(scan, "cv.pdf", "application/pdf", ocr=Ocr())
+    assert (doc.state, doc.ocr, doc.error) == ("text", True, None)
+    assert "Education" in doc.text and "Cambridge" in doc.text
+    assert read_document(scan, "cv.pdf", "application/pdf").state == "no_text"  # opt-in
 
 
 def test_truncated_pdf():
