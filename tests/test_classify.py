@@ -209,3 +209,12 @@ QUOTES = [
 @pytest.mark.parametrize(("text", "subject", "expected"), QUOTES)
 def test_new_text_drops_quotes_keeps_forwards(text, subject, expected):
     assert new_text(text, subject) == expected
+
+
+def test_the_readme_shows_the_signal_table_as_it_is():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for signal in SIGNALS:
+        row = f"| `{signal.name}` | {signal.weight:+d} | {signal.family} | {signal.description} |"
+        assert row in readme, f"README.md: the signal table lacks or misstates {signal.name}"
