@@ -70,15 +70,13 @@ def auto_reply_evidence(msg: ParsedMessage) -> str | None:
     """Why this was sent by a machine on someone's behalf (RFC 3834), or None."""
     headers = msg.headers
     auto_submitted = headers.get("auto-submitted", "").strip().lower()
-    if auto_submitted and not auto_submitted.startswith("no"):
+    if auto_submitted.startswith("auto-replied"):
         return f"Auto-Submitted: {auto_submitted}"
     if headers.get("precedence", "").strip().lower() == "auto_reply":
         return "Precedence: auto_reply"
     for name in ("x-autoreply", "x-autorespond"):
         if name in headers:
             return f"{name} header"
-    if headers.get("x-auto-response-suppress", "").strip().lower() in ("all", "oof"):
-        return "X-Auto-Response-Suppress: " + headers["x-auto-response-suppress"]
     if _AUTO_SUBJECT.search(msg.subject):
         return f"subject {msg.subject!r}"
     return None
@@ -159,10 +157,15 @@ _APPLYING = re.compile(
 )
 _FOLLOW_UP = re.compile(
     r"\b(follow(?:ing)?[- ]up on my (?:application|email|message)|status of my application"
-    r"|(?:any|an) (?:update|news)s? (?:on|about|regarding) my application|forgot to attach"
+    # "any news?", "an update on my application", not "any news about the position?"
+    r"|(?:any|an) (?:update|news)s?\b(?! (?:on|about|regarding) (?:the|your|this) \w+)"
+    r"|forgot to attach"
     r"|I (?:have )?(?:already )?(?:applied|sent (?:you )?my application)"
     r" (?:on|last|earlier|a few|two|three)"
-    r"|as requested,? (?:here|please find|attached)|re-?sending my|heard back)\b",
+    r"|as requested,? (?:here|please find|attached)|re-?sending my|heard back"
+    r"|(?:thank you|thanks) (?:again )?for (?:the|taking the time|your time|meeting|speaking"
+    r"|having me|inviting me)"
+    r"[^.]{0,60}\b(?:interview|call|conversation|meeting|chat|visit))\b",
     re.IGNORECASE,
 )
 # Asking first, applying later: "before I apply", "I plan to submit an application".
@@ -195,9 +198,10 @@ _AGENCY = re.compile(
     r"(?:candidates|engineers|developers))\b",
     re.IGNORECASE,
 )
-# A sentence of three words or more that ends in a question mark (links removed first).
-_QUESTION = re.compile(r"[^\s.!?][^\n.!?]*?\s\S+\s[^\n.!?]*\?")
-_URLS = re.compile(r"<?(?:https?://|www\.)\S+|\S+@\S+")
+# Questions are sentences of three words or more ending in "?" (links removed first).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
+# Each starts only after a space or a bracket: a long run without one is scanned once.
+_URLS = re.compile(r"(?<![^\s<(\[])(?:https?://|www\.)\S+|(?<![^\s<(\[])[^\s@<>]+@[^\s<>]+")
 _BULK_MAILER = re.compile(
     r"mailchimp|sendgrid|mailgun|marketo|hubspot|constant ?contact|sendinblue|brevo|mailjet"
     r"|campaign ?monitor|klaviyo|salesforce marketing|exacttarget|acoustic|eloqua"
@@ -326,13 +330,27 @@ def _question(facts: Facts) -> str | None:
     body = _URLS.sub(" ", facts.part.body)
     if facts.part.documents or len(body.split()) >= 250 or _applying(facts):
         return None
-    on_topic = _JOB_WORDS.search(facts.words) or _posting(facts)
-    return _quote(_QUESTION, body) if on_topic else None
+    if not (_JOB_WORDS.search(facts.words) or _posting(facts)):
+        return None
+    asked = (q.strip() for q in _SENTENCE_END.split(body) if q.rstrip().endswith("?"))
+    return next((" ".join(q.split())[:80] for q in asked if len(q.split()) >= 3), None)
 
 
 @signal("agency_pitch", -5, "other", "a recruiting agency or vendor offering candidates")
 def _agency(facts: Facts) -> str | None:
     return _quote(_AGENCY, facts.part.body)
+
+
+@signal("automated", -10, "bulk", "Auto-Submitted: auto-generated, X-Auto-Response-Suppress")
+def _automated(facts: Facts) -> str | None:
+    """Mail a system sent (RFC 3834 auto-generated, Exchange's X-Auto-Response-Suppress: a
+    sender that does not want automatic answers), not an answer to us."""
+    headers = facts.message.headers
+    value = headers.get("auto-submitted", "").strip().lower()
+    if value and not value.startswith(("no", "auto-replied")):
+        return f"Auto-Submitted: {value}"
+    suppress = headers.get("x-auto-response-suppress", "").strip()
+    return f"X-Auto-Response-Suppress: {suppress}" if suppress else None
 
 
 @signal("list_headers", -6, "bulk", "List-Id, List-Unsubscribe, List-Post or Precedence: bulk")
@@ -468,10 +486,12 @@ def _kind(score: int, fired: set[str], families: set[str], part: Part) -> tuple[
         return SPAM, f"{below}; spam signs"
     if "bulk" in families:
         return BULK, f"{below}; bulk or list mail"
-    if "follow_up" in families or (is_reply(part.message) and part.forward is None):
-        return FOLLOW_UP, f"{below}; a reply, or asks about an earlier application"
+    if "follow_up" in families:
+        return FOLLOW_UP, f"{below}; asks about an earlier application"
     if "question" in families:
         return QUESTION, f"{below}; a question for a person"
+    if is_reply(part.message) and part.forward is None:
+        return FOLLOW_UP, f"{below}; a reply"
     return OTHER, f"{below}; nothing says it is an application"
 
 

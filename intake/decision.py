@@ -20,6 +20,8 @@ from intake.checks import Evaluation, Prior, Route, RuleFlag, all_flags, evaluat
 from intake.classify import APPLICATION, FOLLOW_UP, Verdict, classify
 from intake.errors import IntakeError
 from intake.extract import ExtractedDocument, Extraction, Part, assemble
+from intake.forwards import ADDRESS
+from intake.parse import ParsedMessage
 from intake.replies import BUILT_IN, ReplyPolicy, why_not
 from intake.rules import Posting, for_mailbox
 
@@ -27,7 +29,6 @@ NOTHING = Evaluation(Route(None), None, (), ())
 # The neutral reply to an application no posting of its mailbox fits, or several fit, and
 # the reply to someone who forwarded or referred a candidate (replies.BUILT_IN).
 UNROUTED_TEMPLATE, REFERRAL_TEMPLATE = BUILT_IN
-_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Earlier:
     posting: str | None
     received: datetime | None
     parts: tuple[Part, ...] = ()  # its messages, oldest first (loaded when it can be continued)
+    applicant: str | None = None  # the applicant's address: only they continue it by a reply
 
     @property
     def prior(self) -> Prior:
@@ -170,7 +172,7 @@ def decide(part: Part, history: History, setup: Setup, now: datetime) -> Decisio
     applicant, referrer = people(part, single, setup.own_addresses)
     if not applicant.email and referrer is None:
         raise IntakeError("no sender address")
-    target = history.thread or _recent(
+    target = _own_thread(history.thread, part, applicant) or _recent(
         history.person, route(single, setup.candidates), part, setup.follow_up_days, now
     )
     if target is not None:
@@ -208,7 +210,7 @@ def people(part: Part, single: Extraction, own: frozenset[str]) -> tuple[Person,
     sender = Person(msg.sender_name, msg.sender_email)
     forward = part.forward
     if forward is None:
-        return Person(natural_name(sender.name, part.body), sender.email), None
+        return Person(natural_name(sender.name, part.body), _answer_to(msg, own)), None
     email = forward.email or _resume_address(single, {sender.email, *own, *msg.to})
     candidate = Person(natural_name(forward.name, part.body), email)
     referrer = Person(natural_name(sender.name, forward.note), sender.email)
@@ -217,11 +219,32 @@ def people(part: Part, single: Extraction, own: frozenset[str]) -> tuple[Person,
     return candidate, referrer
 
 
+def _answer_to(msg: ParsedMessage, own: frozenset[str]) -> str | None:
+    """Where the author wants answers: their Reply-To (RFC 5322 section 3.6.2; a personal
+    responder answers there, RFC 3834 section 4), unless it is one of our own addresses."""
+    reply_to = (msg.reply_to or "").lower()
+    if reply_to and reply_to not in own and reply_to not in msg.to:
+        return reply_to
+    return msg.sender_email
+
+
+_SIGNED = re.compile(
+    r"(?:regards|best|thanks|thank you|sincerely|cheers|wishes|yours)[,!.]?\s*"
+    r"([A-Z][\w'-]+(?: [A-Z][\w'-]+){1,2})(?![\w'-])",
+    re.IGNORECASE,
+)
+_COMMENT = re.compile(r"\s*[(\[][^)\]]*[)\]]")
+
+
 def natural_name(name: str | None, text: str) -> str | None:
     """A name as the person writes it: "García, María" (Outlook's "Last, First") is María
-    García, and "Lavoie Mathieu" is Mathieu Lavoie when that is how they sign."""
-    if not name:
-        return name
+    García, "Lavoie Mathieu" is Mathieu Lavoie when that is how they sign, a comment such
+    as "(Student)" is left out, and a display name that is only an address's local part
+    ("karthik.subra93") gives way to the name under the signature."""
+    name = _COMMENT.sub("", name or "").strip()
+    if not name or (" " not in name and re.search(r"[\d._]", name)):
+        signed = _SIGNED.findall(text[-400:])
+        return signed[-1] if signed and signed[-1][0].isupper() else (name or None)
     last, comma, first = name.partition(",")
     if comma and last.strip() and first.strip() and "," not in first and len(first.split()) <= 2:
         name = f"{first.strip()} {last.strip()}"
@@ -236,7 +259,7 @@ def natural_name(name: str | None, text: str) -> str | None:
 def _resume_address(single: Extraction, exclude: set[str | None]) -> str | None:
     resume = single.resume_json()
     text = resume["text"] if resume else ""
-    return next((a.lower() for a in _ADDRESS.findall(text) if a.lower() not in exclude), None)
+    return next((a.lower() for a in ADDRESS.findall(text) if a.lower() not in exclude), None)
 
 
 def _same_person(a: Person, b: Person) -> bool:
@@ -246,6 +269,16 @@ def _same_person(a: Person, b: Person) -> bool:
     return (bool(names[0]) and names[0] == names[1]) or bool(
         a.email and b.email and a.email.split("@")[0] == b.email.split("@")[0]
     )
+
+
+def _own_thread(thread: Earlier | None, part: Part, applicant: Person) -> Earlier | None:
+    """The application the message's thread belongs to, if the applicant wrote it: someone
+    else answering in the thread (a career office replying to all, a referrer) does not
+    add their words to the applicant's application."""
+    if thread is None or thread.applicant is None:
+        return thread
+    authors = {part.message.sender_email, part.message.reply_to, applicant.email}
+    return thread if thread.applicant in authors else None
 
 
 def _recent(

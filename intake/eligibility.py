@@ -51,10 +51,11 @@ _ENROLLED = re.compile(
     r"first[- ]year|second[- ]year|third[- ]year|fourth[- ]year|final[- ]year|expected)\b"
 )
 _SPONSOR = re.compile(
-    r"(?i)\b(h-?1-?b|visa|sponsor(?:ship|ed)?|work\s+(?:permit|authori[sz]ation))\b"
+    r"(?i)\b(h-?1-?b|visa|\w*visum|visado|sponsor(?:ship|ed)?|work\s+(?:permit|authori[sz]ation))\b"
 )
 _NEED = re.compile(
-    r"(?i)\b(need|needs|needed|require|requires|required|requiring|sponsor(?:ship)?)\b"
+    r"(?i)\b(need|needs|needed|require|requires|required|requiring|sponsor(?:ship)?"
+    r"|brauche|bräuchte|benötige|benötigen|besoin|necesito|necesitaría|preciso)\b"
 )
 _NEGATION = re.compile(
     r"(?i)(\b(?:not|never|no|neither|nor|without|non|cannot|isn't|aren't|don't|doesn't|"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, func, or_, select
 
-from intake import models
+from intake import models, roles
 from intake.parse import parse_message
 from intake.quoting import new_text
 
@@ -151,8 +151,9 @@ def _row(
     flags: list[models.Flag],
     documents: list[models.Document],
 ) -> dict:
-    resume = next((d for d in reversed(documents) if d.role == "resume" and not d.error), None)
-    resume = resume or next((d for d in documents if d.role == "resume"), None)
+    resumes = [d for d in documents if d.role == "resume"]
+    chosen = roles.pick([(d.filename, not d.error) for d in resumes])
+    resume = None if chosen is None else resumes[chosen]
     period = None
     if app.period_start:
         period = {"text": app.period_text, "start": app.period_start, "end": app.period_end}

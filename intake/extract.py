@@ -136,7 +136,7 @@ class Extraction:
 
     @property
     def resume(self) -> ExtractedDocument | None:
-        return next((d for d in self.documents if d.role == roles.RESUME), None)
+        return choose_resume(self.documents)
 
     @property
     def resume_state(self) -> str | None:
@@ -230,11 +230,7 @@ def assemble(parts: Sequence[Part], accepted: tuple[str, ...] = CODES) -> Extrac
     the longest letter is the cover letter; eligibility is judged on all the letters
     (the resume only adds what they do not talk about)."""
     documents = _with_a_resume([d for p in parts for d in p.documents])
-    resumes = [d for d in documents if d.role == roles.RESUME]
-    best = next((d for d in reversed(resumes) if d.content.state != "unreadable"), None) or (
-        resumes[-1] if resumes else None
-    )
-    documents = [d for d in documents if d.role != roles.RESUME or d is best]
+    best = choose_resume(documents)
     letters = [p.cover for p in parts if p.cover]
     pasted = (
         None if best else next((p.pasted_resume for p in reversed(parts) if p.pasted_resume), None)
@@ -277,6 +273,13 @@ def objective_period(resume: str, when: datetime | None) -> Period | None:
     Spring/Summer 2018"), when no letter names one; never its dated experience."""
     objective = _OBJECTIVE.search(resume)
     return find_period(objective.group(1), when) if objective else None
+
+
+def choose_resume(documents: Sequence[ExtractedDocument]) -> ExtractedDocument | None:
+    """The resume among the documents (see roles.pick): a later or readable one wins."""
+    resumes = [d for d in documents if d.role == roles.RESUME]
+    chosen = roles.pick([(d.filename, d.content.state != "unreadable") for d in resumes])
+    return None if chosen is None else resumes[chosen]
 
 
 def _with_a_resume(documents: list[ExtractedDocument]) -> list[ExtractedDocument]:

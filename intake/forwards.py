@@ -13,7 +13,7 @@ names the candidate's address in its own text ("I'd like to refer Jane <jane@...
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from intake.parse import ParsedMessage
@@ -28,11 +28,12 @@ FORWARD_SUBJECT = re.compile(
 )
 # A separator line that always means "a forwarded message follows".
 _SEPARATOR = re.compile(
-    r"^[ \t>*]*[-_=]*\s*(?:begin forwarded message|[-]* ?forwarded message|forwarded message"
-    r"|weitergeleitete nachricht|message transf[ée]r[ée]|mensaje reenviado|messaggio inoltrato"
-    r"|doorgestuurd bericht|mensagem encaminhada|vidarebefordrat meddelande|videresendt melding"
-    r"|przekazana wiadomo[śs][ćc]|пересылаемое сообщение|转发的邮件|転送されたメッセージ)"
-    r"\s*:?\s*[-_=]*\s*$",
+    r"^[ \t>*_=-]*(?:begin forwarded message|forwarded message|weitergeleitete nachricht"
+    r"|message transf[ée]r[ée]|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht"
+    r"|mensagem encaminhada|vidarebefordrat meddelande|videresendt melding"
+    r"|przekazana wiadomo[śs][ćc]|пересылаемое сообщение|转发的邮件|転送されたメッセージ"
+    r"|forwarded by [^\n]{1,80}?)"
+    r"[ \t]*:?[ \t]*[-_=]*[ \t]*\r?$",
     re.IGNORECASE | re.MULTILINE,
 )
 # Outlook's separators, used for replies too: a forward only under a forward subject.
@@ -56,7 +57,9 @@ _FIELD = re.compile(
     + r")[ \t]*\**[ \t]*[:：][ \t]*\**[ \t]*(?P<value>.*)$",
     re.IGNORECASE,
 )
-_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+# An address in free text; it starts only where a word starts (so a long run of letters
+# is scanned once, not once per letter).
+ADDRESS = re.compile(r"(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _REFERRAL = re.compile(
     r"\b(?:I(?:'d| would) like to (?:refer|recommend|introduce)|referr(?:ing|al)\b|I(?:'m| am)"
     r" (?:referring|recommending|introducing)|on behalf of|(?:please )?(?:consider|meet)"
@@ -85,11 +88,17 @@ def detect(msg: ParsedMessage) -> Forward | None:
         inner = msg.attached[0]
         name, email = candidate(inner.sender_name or "", inner.sender_email)
         return Forward(msg.text.strip(), name, email, inner.text, inner.date, inner.subject, inner)
-    text = _one_field_per_line(msg.text)
+    found = _in_text(msg.text, forwarded_subject)
+    return _innermost(found) if found else _referral(msg)
+
+
+def _in_text(text: str, forwarded_subject: bool) -> Forward | None:
+    """A forward written into the body: a separator and/or a header block."""
+    text = _one_field_per_line(text)
     marker = _SEPARATOR.search(text) or (_ORIGINAL.search(text) if forwarded_subject else None)
     block = _header_block(text, marker.end() if marker else 0, forwarded_subject)
     if block is None:
-        return _referral(msg)
+        return None
     start, end, fields = block
     name, email = candidate(*_person(fields.get("from", "")))
     return Forward(
@@ -100,6 +109,18 @@ def detect(msg: ParsedMessage) -> Forward | None:
         date=_when(fields.get("date", "")),
         subject=fields.get("subject"),
     )
+
+
+def _innermost(forward: Forward, depth: int = 1) -> Forward:
+    """A forward of a forward (an employee passes on what a professor forwarded): the
+    candidate is the innermost author; every note above them is not theirs."""
+    inner = _in_text(forward.text, bool(FORWARD_SUBJECT.match(forward.subject or "")))
+    if inner is None or depth >= MAX_DEPTH:
+        return forward
+    return _innermost(replace(inner, note=f"{forward.note}\n\n{inner.note}".strip()), depth + 1)
+
+
+MAX_DEPTH = 4
 
 
 # Yahoo's plain text runs the forwarded header into one line:
@@ -175,7 +196,7 @@ def _fields(lines: list[str]) -> tuple[dict[str, str], int] | None:
 def _person(value: str) -> tuple[str | None, str | None]:
     """Name and address from "Jane Doe <jane@x>", "Jane Doe [mailto:jane@x]", "jane@x",
     "Doe, Jane" (Exchange, no address)."""
-    found = _ADDRESS.search(value)
+    found = ADDRESS.search(value)
     email = found.group(0).lower() if found else None
     name = re.sub(r"[<\[(]?\s*(?:mailto:)?[\w.+'-]+@[\w.-]+\s*[>\])]?", "", value)
     name = name.strip(" \t\"'*<>[]()")
@@ -208,7 +229,7 @@ def _referral(msg: ParsedMessage) -> Forward | None:
         return None
     others = [
         a.lower()
-        for a in _ADDRESS.findall(msg.text)
+        for a in ADDRESS.findall(msg.text)
         if a.lower() != msg.sender_email and a.lower() not in msg.to
     ]
     if not others:

@@ -76,7 +76,9 @@ def _earlier(session: Session, app: models.Application, read_part: ReadPart | No
             .order_by(models.RawMessage.id)
         )
         parts = tuple(read_part(row) for row in rows)
-    return Earlier(app.id, app.posting, _aware(app.received_at) if app.received_at else None, parts)
+    applicant = session.get(models.Applicant, app.applicant_id)
+    received = _aware(app.received_at) if app.received_at else None
+    return Earlier(app.id, app.posting, received, parts, applicant.email if applicant else None)
 
 
 def _thread(session: Session, ids: list[str], before_raw_id: int) -> models.Application | None:

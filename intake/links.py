@@ -166,12 +166,21 @@ def github_links(texts: Iterable[str] = (), urls: Iterable[str] = ()) -> list[st
     """Links from free text and from explicit URLs (hrefs, PDF/DOCX annotations), deduplicated.
 
     Deduplication ignores case (GitHub logins are case-insensitive); the first spelling wins.
+    A link in text that is a link target plus ".Word" lost the space after its sentence
+    (a client that drops line breaks: "repo.I am"): the target wins.
     """
     found: list[str] = []
     for text in texts:
         found.extend(find_in_text(text))
-    found.extend(url for raw in urls if (url := normalise(raw)))
-    seen: set[str] = set()
+    targets = [url for raw in urls if (url := normalise(raw))]
+    found.extend(targets)
+    run_on = {
+        url.lower()
+        for url in found
+        for target in targets
+        if re.fullmatch(re.escape(target.lower()) + r"\.[a-z]\w*", url.lower())
+    }
+    seen: set[str] = set(run_on)
     unique = []
     for url in found:
         if url.lower() not in seen:

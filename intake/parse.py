@@ -24,8 +24,9 @@ import mailparser
 
 from intake.errors import ExtractionError
 
-# mail-parser logs every part type it skips; that is noise for us, not a warning.
-logging.getLogger("mailparser").setLevel(logging.ERROR)
+# mail-parser logs every part type it skips and every header it cannot decode (we decode
+# headers ourselves): noise for us, not a warning.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 _MSGID = re.compile(r"<[^<>\s]+>")
 _B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 
@@ -46,6 +47,7 @@ class ParsedMessage:
     message_id: str | None
     sender_name: str | None
     sender_email: str | None
+    reply_to: str | None  # the first Reply-To address, when it differs from the sender's
     to: tuple[str, ...]
     subject: str
     date: datetime | None
@@ -76,13 +78,16 @@ def parse_message(raw: bytes, *, depth: int = 0) -> ParsedMessage:
     msg = mail.message
     hint = _declared_charset(msg)
     html = "\n".join(mail.text_html)
-    text = "\n".join(mail.text_plain).strip() or (html_to_text(html) if html else "")
+    text = _text(mail.text_plain, html)
     name, email = _sender(msg, hint)
     return ParsedMessage(
         message_id=first_msgid(msg.get("Message-ID")),
         sender_name=name,
         sender_email=email,
-        to=tuple(addr.lower() for _, addr in _addresses(_all(msg, "To", "Cc"))),
+        reply_to=next(
+            (a for _, a in _addresses([_header(msg, "Reply-To", hint)]) if a.lower() != email), None
+        ),
+        to=tuple(_clean(addr).lower() for _, addr in _addresses(_all(msg, "To", "Cc"))),
         subject=_clean(decode_words(_header(msg, "Subject", hint), hint)),
         date=_date(msg.get("Date")),
         in_reply_to=first_msgid(msg.get("In-Reply-To")),
@@ -209,6 +214,26 @@ def _alias(name: bytes) -> bytes:
     return CHARSET_ALIASES[name.decode("ascii").lower()].encode("ascii")
 
 
+# Sentences glued together ("...repo.I am currently..."): a plain part that lost its line
+# breaks (Samsung Email does this); the HTML part then reads better.
+_GLUED = re.compile(r"[a-z)][.!?,][A-Z][a-z]")
+
+
+def _text(plain_parts: list[str], html: str) -> str:
+    """The body as text: the plain part, else the HTML converted; the HTML converted also
+    when the plain part lost its line breaks and the HTML did not."""
+    plain = "\n".join(plain_parts).strip()
+    if not html:
+        return plain
+    if not plain:
+        return html_to_text(html)
+    if len(_GLUED.findall(plain)) >= 3:
+        converted = html_to_text(html)
+        if len(_GLUED.findall(converted)) < 3:
+            return converted
+    return plain
+
+
 def html_to_text(html: str) -> str:
     """Readable text from HTML mail: block structure kept, tags and scripts dropped."""
     from inscriptis import get_text
@@ -301,12 +326,16 @@ def decode_words(value: str, hint: str | None = None) -> str:
 
 
 def _clean(value: str) -> str:
-    """Unfold and strip a header value, dropping control characters (CR/LF included)."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", value).strip()
+    """Unfold and strip a header value, dropping control characters (CR/LF included) and
+    lone surrogates (undecodable bytes that slipped through; no database stores them)."""
+    return _SURROGATES.sub("\ufffd", re.sub(r"[\x00-\x1f\x7f]+", " ", value)).strip()
+
+
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 _PLAIN_ADDRESS = re.compile(r"[^\s\"<>@,;()\\]+@[^\s\"<>@,;()\\]+")
-_ANY_ADDRESS = re.compile(r"[^\s\"<>@,;:()\[\]\\]+@[^\s\"<>@,;:()\[\]\\]+")
+_ANY_ADDRESS = re.compile(r"(?<![^\s\"<>,;:()\[\]\\])[^\s\"<>@,;:()\[\]\\]+@[^\s\"<>@,;:()\[\]\\]+")
 
 
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
@@ -331,7 +360,7 @@ def _sender(msg, hint: str | None) -> tuple[str | None, str | None]:
         found = _addresses([_header(msg, header, hint)])
         if found:
             name, addr = found[0]
-            return (_clean(name) or None), addr.strip().lower()
+            return (_clean(name) or None), _clean(addr).lower()
     return None, None
 
 

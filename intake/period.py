@@ -93,10 +93,20 @@ MONTH_RANGE_RE = re.compile(
 NUMERIC_RANGE_RE = re.compile(
     rf"\b(?P<m1>0?[1-9]|1[0-2])/(?P<y1>{_YEAR})\s*(?:-|–|to)\s*(?P<m2>0?[1-9]|1[0-2])/(?P<y2>{_YEAR})\b"
 )
+# Korean, Chinese, Japanese: "2018년 3월부터 6월까지", "2018年3月至6月", "2018年3月から6月まで"
+CJK_RANGE_RE = re.compile(
+    rf"(?P<y1>{_YEAR})\s*[년年]\s*(?P<m1>0?[1-9]|1[0-2])\s*[월月]\s*(?:부터|から|起|至|到|~|〜|-|–)\s*"
+    rf"(?:(?P<y2>{_YEAR})\s*[년年]\s*)?(?P<m2>0?[1-9]|1[0-2])\s*[월月]"
+)
 START_RE = re.compile(
     rf"\b(?:start(?:ing)?|begin(?:ning)?|from|as\s+of|commencing)\s+"
     rf"(?:(?:in|on|around)\s+)?(?:(?:the\s+)?(?:beginning|start|middle|end)\s+of\s+|early\s+|"
     rf"mid-?\s*|late\s+)?(?P<m>{_MONTH}){_DAY},?(?:\s+(?P<y>{_YEAR}))?(?!\w)",
+    re.IGNORECASE,
+)
+UNTIL_RE = re.compile(
+    rf"\b(?:through|thru|until|till|to)\s+(?:the\s+end\s+of\s+|end\s+of\s+|mid-?\s*)?"
+    rf"(?P<m>{_MONTH}){_DAY},?(?:\s+(?P<y>{_YEAR}))?(?!\w)",
     re.IGNORECASE,
 )
 DURATION_RE = re.compile(
@@ -222,7 +232,7 @@ def _month_range(m: re.Match, sent: date | None, _sentence: str) -> Period | Non
 
 def _numeric_range(m: re.Match, _sent: date | None, _sentence: str) -> Period | None:
     start = (int(m.group("y1")), int(m.group("m1")))
-    end = (int(m.group("y2")), int(m.group("m2")))
+    end = (int(m.group("y2") or m.group("y1")), int(m.group("m2")))
     if end < start:
         return None
     return Period(m.group(0), ym(*start), ym(*end))
@@ -236,6 +246,11 @@ def _start(m: re.Match, sent: date | None, sentence: str) -> Period | None:
     year = int(m.group("y")) if m.group("y") else _next_year(month, length, sent)
     if year is None:
         return None
+    until = UNTIL_RE.search(sentence, m.end())
+    if until and not duration:  # "start in June 2018 and stay through September 2018"
+        end = (int(until.group("y") or year), _month(until.group("m")))
+        if end >= (year, month):
+            return Period(sentence[m.start() : until.end()].strip(), ym(year, month), ym(*end))
     text = m.group(0)
     if duration:
         text = sentence[min(duration.start(), m.start()) : max(duration.end(), m.end())]
@@ -281,6 +296,7 @@ def _candidates(text: str, sent: date | None) -> list[_Candidate]:
 
 
 _HANDLERS = (
+    (CJK_RANGE_RE, _numeric_range),
     (NUMERIC_RANGE_RE, _numeric_range),
     (MONTH_RANGE_RE, _month_range),
     (SEASON_RE, _seasons),
@@ -290,11 +306,21 @@ _HANDLERS = (
 
 def find_period(text: str, sent: date | None) -> Period | None:
     """The requested period in `text` (a cover letter, not quoted text), or None. In the
-    sentence that names it, months beat a season: "the Spring/Summer 2018 period, ideally
-    March through June" asks for March-June 2018."""
+    sentence that names it, or within the season anywhere, months beat a season: "the
+    Spring/Summer 2018 period, ideally March through June" asks for March-June 2018."""
     candidates = _candidates(text, sent)
     if not candidates:
         return None
     best = min(candidates, key=lambda c: (not c.explicit_year, c.position))
-    same = [c for c in candidates if c.months and c.position[0] == best.position[0]]
-    return (best if best.months or not same else same[0]).period
+    if best.months:
+        return best.period
+    finer = [
+        c
+        for c in candidates
+        if c.months and (c.position[0] == best.position[0] or _overlap(c.period, best.period))
+    ]
+    return finer[0].period if finer else best.period
+
+
+def _overlap(a: Period, b: Period) -> bool:
+    return a.start <= (b.end or b.start) and (a.end or a.start) >= b.start

@@ -125,21 +125,31 @@ class Candidate:
 
 
 def assign(documents: Sequence[Candidate]) -> list[tuple[str, int]]:
-    """(role, its points) for each attachment, in order; at most one resume and one cover
-    letter."""
+    """(role, its points) for each attachment, in order; at most one cover letter. Several
+    attachments may be resumes (Resume_v2.pdf, Resume_old.pdf): `pick` chooses one."""
     scored = [points(d.filename, d.text) for d in documents]
     roles = [
         _best(s) if d.format in DOCUMENT_FORMATS else OTHER
         for d, s in zip(documents, scored, strict=True)
     ]
-    resumes = [i for i, role in enumerate(roles) if role == RESUME]
-    if resumes:
-        keep = max(resumes, key=lambda i: scored[i][RESUME])
-        roles = [OTHER if role == RESUME and i != keep else role for i, role in enumerate(roles)]
     letters = [i for i, role in enumerate(roles) if role == COVER_LETTER]
     for extra in letters[1:]:
         roles[extra] = OTHER
     return [(role, scored[i].get(role, 0)) for i, role in enumerate(roles)]
+
+
+_OLD = re.compile(r"\b(?:old|older|previous|outdated|draft|backup)\b|[_ -](?:old|alt)\b", re.I)
+
+
+def pick(documents: Sequence[tuple[str | None, bool]]) -> int | None:
+    """Which of several resumes (file name, readable) is the resume: a readable one before
+    an unreadable one, one not named old/previous/draft, else the last one."""
+    if not documents:
+        return None
+    return max(
+        range(len(documents)),
+        key=lambda i: (documents[i][1], not _OLD.search(documents[i][0] or ""), i),
+    )
 
 
 def _best(scores: dict[str, int]) -> str:

@@ -22,12 +22,13 @@ CASES = [
     ({}, None, "Research Internship", "Please find attached my resume.", [PDF], "application"),
     ({}, None, "Internship", "", [PDF], "application"),
     ({"Auto-Submitted": "auto-replied"}, None, "Your message", "I am away.", [], "auto_reply"),
-    ({"Auto-Submitted": "auto-generated"}, None, "Notice", "x", [], "auto_reply"),
+    ({"Auto-Submitted": "auto-generated"}, None, "Notice", "x", [], "bulk"),  # a notification
     ({"Auto-Submitted": "no"}, None, "Application", APPLY, [PDF], "application"),
     ({"X-Autoreply": "yes"}, None, "Re: Application", "Away.", [], "auto_reply"),
     ({"X-Autorespond": "1"}, None, "Hello", "Away.", [], "auto_reply"),
     ({"Precedence": "auto_reply"}, None, "Hello", "Away.", [], "auto_reply"),
-    ({"X-Auto-Response-Suppress": "OOF"}, None, "Hello", "Away.", [], "auto_reply"),
+    # a system that wants no automatic answers sent it: a notification, never answered
+    ({"X-Auto-Response-Suppress": "OOF"}, None, "Hello", "Away.", [], "bulk"),
     ({}, None, "Automatic reply: Application", "I am out.", [], "auto_reply"),
     ({}, None, "Out of Office: Re: Internship", "Back Monday.", [], "auto_reply"),
     ({}, None, "Abwesenheitsnotiz: Bewerbung", "Bin weg.", [], "auto_reply"),

@@ -60,7 +60,12 @@ def observed(decision: Decision) -> dict:
         "eligibility_basis": sorted(extraction.eligibility.basis) if extraction else [],
         "needs_sponsorship": extraction.eligibility.needs_sponsorship if extraction else False,
         "resume_filename": resume and (resume["filename"] or ""),
-        "documents": {d.filename: d.role for d in decision.part.documents},
+        # what a recruiter would call a document: PDF, DOCX, text, or a role found for it
+        "documents": {
+            d.filename: d.role
+            for d in decision.documents
+            if d.content.format != "other" or d.role != "other"
+        },
         "resume_state": extraction.resume_state if extraction else None,
         "has_cover_letter": len(((extraction and extraction.cover_letter) or "").split())
         >= MIN_COVER_LETTER_WORDS,

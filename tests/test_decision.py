@@ -132,12 +132,31 @@ def test_loop_safety_comes_from_the_history():
         ("García, María", "", "María García"),
         ("Lavoie Mathieu", "Regards,\nMathieu Lavoie", "Mathieu Lavoie"),
         ("Lavoie Mathieu", "Regards,\nLavoie", "Lavoie Mathieu"),
-        ("Müller, Zoë (Student)", "", "Zoë (Student) Müller"),
+        ("Müller, Zoë (Student)", "", "Zoë Müller"),
+        (
+            "karthik.subra93",
+            "...\nRegards,\nKarthik Subramanian\n(480) 555-0164",
+            "Karthik Subramanian",
+        ),
+        ("karthik.subra93", "Thanks,Karthik Subramanian(480) 555-0164", "Karthik Subramanian"),
+        ("jdoe_1", "no signature here", "jdoe_1"),
         (None, "", None),
     ],
 )
 def test_names_as_people_sign_them(name, text, expected):
     assert natural_name(name, text) == expected
+
+
+def test_the_applicant_is_answered_where_they_ask_to_be():
+    raw = make_mail(
+        LETTER, attachments=[RESUME], headers={"Reply-To": "Ada L <ada.personal@example.com>"}
+    )
+    decision = decision_of(raw, "careers")
+    assert decision.applicant.email == "ada.personal@example.com"
+    assert decision.replies[0].to.email == "ada.personal@example.com"
+    ours = make_mail(LETTER, attachments=[RESUME], headers={"Reply-To": "careers@numenta.com"})
+    setup = Setup(POSTINGS, "careers", own_addresses=frozenset({"careers@numenta.com"}))
+    assert decision_of(ours, setup=setup).applicant.email == "ada@example.org"
 
 
 def test_rules_explain_a_stored_message_with_its_history(tmp_path, monkeypatch):
@@ -184,3 +203,17 @@ def test_rules_explain_a_stored_message_with_its_history(tmp_path, monkeypatch):
         cli, ["--config", str(path), "rules", "explain", str(alone), "--mailbox", "careers"]
     )
     assert "folded into" not in result.output  # alone, it continues nothing
+
+
+def test_someone_else_answering_in_the_thread_does_not_join_the_application():
+    first = read(parse_message(make_mail(LETTER)))
+    thread = Earlier(7, "numenta-ml-engineer", None, (first,), "ada@example.org")
+    raw = make_mail(
+        "Hi all, how do we post our students' profiles on your job board?",
+        sender="Career Office <careers@uni.edu>",
+        subject="Re: Application",
+    )
+    decision = decision_of(raw, "careers", history=History(thread=thread))
+    assert (decision.kind, decision.target) == ("question", None)
+    own = make_mail("Here is my resume.", subject="Re: Application", attachments=[RESUME])
+    assert decision_of(own, "careers", history=History(thread=thread)).target == 7

@@ -33,7 +33,7 @@ LETTER = "Dear Hiring Manager,\n\nI am writing to apply for the internship.\n\nS
         ),
         ([("a.pdf", LETTER), ("b.pdf", RESUME)], ["cover_letter", "resume"]),
         ([("scan.pdf", ""), ("photo.pdf", "")], ["other", "other"]),  # assemble picks one
-        ([("Resume_old.pdf", "Jane"), ("Resume_v2.pdf", RESUME)], ["other", "resume"]),
+        ([("Resume_old.pdf", "Jane"), ("Resume_v2.pdf", RESUME)], ["resume", "resume"]),
         ([("Letter_of_Recommendation.pdf", "")], ["recommendation"]),
         ([("Arbeitszeugnis.pdf", "")], ["recommendation"]),
     ],
@@ -41,6 +41,19 @@ LETTER = "Dear Hiring Manager,\n\nI am writing to apply for the internship.\n\nS
 def test_roles(documents, expected):
     found = assign([Candidate(name, "pdf", text) for name, text in documents])
     assert [role for role, _ in found] == expected
+
+
+@pytest.mark.parametrize(
+    ("resumes", "chosen"),
+    [
+        ([("Resume_v2.pdf", True), ("Resume_old.pdf", True)], 0),
+        ([("cv.pdf", True), ("cv-2018.pdf", True)], 1),  # the later one
+        ([("cv.pdf", True), ("cv-new.pdf", False)], 0),  # a readable one
+        ([], None),
+    ],
+)
+def test_which_of_several_resumes_is_the_resume(resumes, chosen):
+    assert roles.pick(resumes) == chosen
 
 
 def test_an_image_is_never_a_document_role():
