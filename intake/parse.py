@@ -71,10 +71,7 @@ def parse_message(raw: bytes, *, depth: int = 0) -> ParsedMessage:
     `MAX_NESTING` deep, and left out of this message's text and attachments.
     """
     fixed, inner = split_attached(repair(raw)) if depth < MAX_NESTING else (repair(raw), [])
-    try:
-        mail = mailparser.parse_from_bytes(fixed)
-    except Exception as exc:  # mail-parser raises many types on hostile input
-        raise ExtractionError(f"mail-parser cannot read the message: {exc}") from exc
+    mail = _read_mime(fixed)
     msg = mail.message
     hint = _declared_charset(msg)
     html = "\n".join(mail.text_html)
@@ -100,6 +97,49 @@ def parse_message(raw: bytes, *, depth: int = 0) -> ParsedMessage:
         defects=tuple(str(d) for d in mail.defects_categories),
         attached=tuple(_attached(inner, depth + 1)),
     )
+
+
+def _read_mime(raw: bytes):
+    """mail-parser's reading of the message, or where it gives up, the standard library's
+    (policy.default): only when both fail is the message unreadable."""
+    try:
+        return mailparser.parse_from_bytes(raw)
+    except Exception as exc:  # mail-parser raises many types on hostile input
+        try:
+            return _Stdlib(raw)
+        except Exception:  # RecursionError on absurd nesting, and the like
+            raise ExtractionError(f"mail-parser cannot read the message: {exc}") from exc
+
+
+class _Stdlib:
+    """What parse_message reads of mail-parser's result, made by the standard library."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.message = BytesParser(policy=compat32).parsebytes(raw)
+        modern = BytesParser(policy=policy.default).parsebytes(raw)
+        self.text_plain: list[str] = []
+        self.text_html: list[str] = []
+        self.attachments: list[dict] = []
+        for part in modern.walk():
+            if part.is_multipart():
+                continue
+            kind = part.get_content_type()
+            if part.get_filename() or kind not in ("text/plain", "text/html"):
+                data = part.get_payload(decode=True) or b""
+                payload = base64.b64encode(data).decode("ascii")
+                self.attachments.append(
+                    {
+                        "filename": part.get_filename(),
+                        "payload": payload,
+                        "binary": True,
+                        "mail_content_type": kind,
+                    }
+                )
+            else:
+                body = part.get_payload(decode=True) or b""
+                text = _decode_bytes(body, part.get_content_charset(), "utf-8")
+                (self.text_plain if kind == "text/plain" else self.text_html).append(text)
+        self.defects_categories = {type(d).__name__ for d in modern.defects}
 
 
 MAX_NESTING = 3

@@ -152,3 +152,11 @@ def test_obsolete_space_before_colon():
     raw = b"From  : John <john@example.org>\r\nSubject     : Hello\r\n\r\nbody"
     msg = parse_message(raw)
     assert (msg.sender_email, msg.subject) == ("john@example.org", "Hello")
+
+
+def test_where_mail_parser_gives_up_the_standard_library_reads_the_message():
+    inner = b"Content-Type: text/plain\r\n\r\nI am applying for the internship.\r\n"
+    wrapper = b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n" * 60
+    raw = b"From: Ada <ada@example.org>\r\nSubject: nested\r\n" + wrapper + inner
+    msg = parse_message(raw)
+    assert (msg.sender_email, msg.text) == ("ada@example.org", "I am applying for the internship.")
