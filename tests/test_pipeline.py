@@ -20,12 +20,17 @@ from intake.sandbox import append_messages, recreate_folder
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"
-# A MIME tree nested thousands deep: mail-parser gives up on it.
-UNPARSEABLE = (
+# A MIME tree nested thousands deep: mail-parser gives up on it, the standard library reads it.
+NESTED = (
     b"From: Mallory <mallory@example.org>\r\nSubject: nested\r\nMessage-ID: <deep@example.org>\r\n"
     b"Content-Type: multipart/mixed; boundary=a\r\n\r\n"
     + b"--a\r\nContent-Type: multipart/mixed; boundary=a\r\n\r\n"
     * 2000
+)
+# An application that says who wrote it nowhere: it cannot be answered or stored as one.
+UNPROCESSABLE = (
+    b"Subject: Application\r\nMessage-ID: <nobody@example.org>\r\n\r\n"
+    b"Dear Numenta, I am applying for the Machine Learning Engineer position.\r\n"
 )
 
 PROCESSOR = Processor(load_all(DEFAULT_DIR))
@@ -152,16 +157,24 @@ def test_crash_between_store_and_checkpoint_stores_no_duplicates(imap_server, bo
     assert count(engine, Application) == 5
 
 
-def test_unparseable_message_is_quarantined_and_the_rest_stored(imap_server, box, engine):
-    raws = [message(0), message(1), UNPARSEABLE, message(3), message(4)]
+def test_a_message_that_cannot_be_processed_is_quarantined_and_the_rest_stored(
+    imap_server, box, engine
+):
+    raws = [message(0), message(1), UNPROCESSABLE, NESTED, message(3), message(4)]
     append_messages(imap_server.account, box.folder, raws)
     stats = poll(box, engine)
-    assert (stats.stored, stats.failed, stats.applications) == (5, 1, 4)
+    assert (stats.stored, stats.failed, stats.applications) == (6, 1, 4)
     with open_session(engine) as session:
         failed = session.exec(select(RawMessage).where(RawMessage.status == "failed")).one()
-        assert failed.message_id == "<deep@example.org>"
-        assert "mail-parser cannot read the message" in failed.error
-        assert failed.raw.replace(b"\r\n", b"\n") == UNPARSEABLE.replace(b"\r\n", b"\n")
+        nested = session.exec(
+            select(RawMessage).where(RawMessage.message_id == "<deep@example.org>")
+        ).one()
+    assert (failed.message_id, failed.error) == (
+        "<nobody@example.org>",
+        "IntakeError: no sender address",
+    )
+    assert failed.raw.replace(b"\r\n", b"\n") == UNPROCESSABLE.replace(b"\r\n", b"\n")
+    assert (nested.status, nested.kind) == ("processed", "other")
 
 
 def test_leave_does_not_mark_seen_and_mark_seen_does(imap_server, box, engine):
