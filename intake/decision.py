@@ -12,8 +12,8 @@ comes out. The daemon, `reprocess`, `intake parse` and `intake rules explain` al
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from intake.checks import Evaluation, Prior, Route, RuleFlag, all_flags, evaluate, route
@@ -158,6 +158,25 @@ class Decision:
         }
 
 
+@dataclass(frozen=True)
+class _Case:
+    """One application or follow-up being decided, with what the decision draws on."""
+
+    part: Part
+    verdict: Verdict
+    applicant: Person
+    referrer: Person | None
+    history: History
+    setup: Setup
+    now: datetime
+
+    def evaluate(
+        self, whole: Extraction, candidates: list[Posting], priors: Iterable[Prior]
+    ) -> Evaluation:
+        received = (whole.parts[0].date or self.now).date()
+        return evaluate(whole, candidates, received, tuple(priors))
+
+
 def decide(part: Part, history: History, setup: Setup, now: datetime) -> Decision:
     """Everything that is decided about one message. Deadlines are judged against the
     message's Date (so reprocessing old mail gives the same answer), else `now`."""
@@ -172,13 +191,14 @@ def decide(part: Part, history: History, setup: Setup, now: datetime) -> Decisio
     applicant, referrer = people(part, single, setup.own_addresses)
     if not applicant.email and referrer is None:
         raise IntakeError("no sender address")
+    case = _Case(part, verdict, applicant, referrer, history, setup, now)
     target = _own_thread(history.thread, part, applicant) or _recent(
         history.person, route(single, setup.candidates), part, setup.follow_up_days, now
     )
     if target is not None:
-        return _fold(part, verdict, target, applicant, referrer, history, setup, now)
+        return _fold(case, target)
     if verdict.kind == APPLICATION or single.resume is not None:
-        return _apply(part, verdict, single, applicant, referrer, history, setup, now)
+        return _apply(case, single)
     reason = "a follow-up that continues nothing we have: a person reads it"
     return Decision(
         FOLLOW_UP,
@@ -295,18 +315,10 @@ def _recent(
     return None
 
 
-def _apply(
-    part: Part,
-    verdict: Verdict,
-    single: Extraction,
-    applicant: Person,
-    referrer: Person | None,
-    history: History,
-    setup: Setup,
-    now: datetime,
-) -> Decision:
-    priors = tuple(e.prior for e in history.person)
-    evaluation = evaluate(single, setup.candidates, (part.date or now).date(), priors)
+def _apply(case: _Case, single: Extraction) -> Decision:
+    """A new application: the rules of the posting it fits, and its replies."""
+    priors = [e.prior for e in case.history.person]
+    evaluation = case.evaluate(single, case.setup.candidates, priors)
     posting = evaluation.route.posting
     duplicate_of = next(
         (p.application_id for p in priors if posting and p.posting == posting.id), None
@@ -315,87 +327,70 @@ def _apply(
         template = evaluation.reply
         none = f"the rules of {posting.id} choose no reply for status {evaluation.status}"
     else:
-        template = UNROUTED_TEMPLATE if setup.unrouted_reply else None
+        template = UNROUTED_TEMPLATE if case.setup.unrouted_reply else None
         none = "no posting fits and replies to unrouted applications are off for this mailbox"
     referral = (posting.replies.get("referral") if posting else None) or REFERRAL_TEMPLATE
-    replies = _replies(applicant, referrer, template, none, referral, verdict, history, setup)
     return Decision(
-        APPLICATION,
-        verdict,
-        part,
-        applicant,
-        referrer,
-        single,
-        evaluation,
-        None,
-        duplicate_of,
-        replies,
+        kind=APPLICATION,
+        verdict=case.verdict,
+        part=case.part,
+        applicant=case.applicant,
+        referrer=case.referrer,
+        extraction=single,
+        evaluation=evaluation,
+        duplicate_of=duplicate_of,
+        replies=_replies(case, template, none, referral),
     )
 
 
-def _fold(
-    part: Part,
-    verdict: Verdict,
-    target: Earlier,
-    applicant: Person,
-    referrer: Person | None,
-    history: History,
-    setup: Setup,
-    now: datetime,
-) -> Decision:
+def _fold(case: _Case, target: Earlier) -> Decision:
     """A follow-up joins its application: the rules run again on the whole."""
-    whole = assemble([*target.parts, part])
-    posting = setup.postings.get(target.posting or "")
-    candidates = [posting] if posting else setup.candidates
-    priors = tuple(e.prior for e in history.person if e.id < target.id)
-    evaluation = evaluate(whole, candidates, (whole.parts[0].date or now).date(), priors)
+    whole = assemble([*target.parts, case.part])
+    posting = case.setup.postings.get(target.posting or "")
+    candidates = [posting] if posting else case.setup.candidates
+    evaluation = case.evaluate(
+        whole, candidates, (e.prior for e in case.history.person if e.id < target.id)
+    )
     routed = evaluation.route.posting
     template = routed.replies.get("follow_up") if routed else None
     none = f"the rules of {routed.id} choose no follow-up reply" if routed else "no posting"
-    replies = _replies(applicant, None, template, none, None, verdict, history, setup)
     return Decision(
-        FOLLOW_UP, verdict, part, applicant, referrer, whole, evaluation, target.id, None, replies
+        kind=FOLLOW_UP,
+        verdict=case.verdict,
+        part=case.part,
+        applicant=case.applicant,
+        referrer=case.referrer,
+        extraction=whole,
+        evaluation=evaluation,
+        target=target.id,
+        replies=_replies(replace(case, referrer=None), template, none, None),
     )
 
 
 def _replies(
-    applicant: Person,
-    referrer: Person | None,
-    template: str | None,
-    none: str,
-    referral: str | None,
-    verdict: Verdict,
-    history: History,
-    setup: Setup,
+    case: _Case, template: str | None, none: str, referral: str | None
 ) -> tuple[Reply, ...]:
     """The applicant's reply and, for a referral, the referrer's thanks; never to mail an
     upstream filter or failed authentication marks as spam (the reply would be backscatter)."""
-    spam = [h for h in verdict.fired if h.family == "spam" and h.weight <= -6]
+    spam = [h for h in case.verdict.fired if h.family == "spam" and h.weight <= -6]
     veto = f"not answered: {spam[0].evidence} (a reply could be backscatter)" if spam else None
-    found = []
-    if applicant.email:
-        found.append(_reply("applicant", applicant, template, none, veto, history, setup))
+    if case.applicant.email:
+        found = [_reply(case, "applicant", case.applicant, template, none, veto)]
     else:
-        found.append(
-            Reply("applicant", applicant, None, "the candidate's address is not in the message")
-        )
-    if referrer is not None:
-        found.append(_reply("referrer", referrer, referral, none, veto, history, setup))
+        unknown = "the candidate's address is not in the message"
+        found = [Reply("applicant", case.applicant, None, unknown)]
+    if case.referrer is not None:
+        found.append(_reply(case, "referrer", case.referrer, referral, none, veto))
     return tuple(found)
 
 
 def _reply(
-    role: str,
-    person: Person,
-    template: str | None,
-    none: str,
-    veto: str | None,
-    history: History,
-    setup: Setup,
+    case: _Case, role: str, person: Person, template: str | None, none: str, veto: str | None
 ) -> Reply:
     if template is None:
         return Reply(role, person, None, none)
     to = (person.email or "").lower()
+    history, setup = case.history, case.setup
     reason = why_not(
         to, setup.own_addresses, to in history.bounced, history.recent.get(to, 0), setup.policy
     )

@@ -6,8 +6,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from intake import store
 from intake.decision import Decision, History, Setup, contract, decide
 from intake.extract import read
+from intake.models import RawMessage
 from intake.parse import parse_message
 from intake.rules import DEFAULT_DIR, load_all
 
@@ -53,3 +55,12 @@ def field_by_field(title: str, cases: list[tuple[str, dict, dict]]) -> list[str]
     (ARTIFACTS / f"accuracy-{title.split()[0]}.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return mismatches
+
+
+def stored(session, processor, mailbox: str, raw: bytes, uid: int) -> RawMessage:
+    """A message stored as a poll stores it (INBOX, UIDVALIDITY 1) and processed."""
+    row = store.add_raw(
+        session, raw, store.identify(raw), mailbox=mailbox, folder="INBOX", uidvalidity=1, uid=uid
+    )
+    processor(session, row)
+    return row

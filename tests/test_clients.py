@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake import store
 from intake.checks import MIN_COVER_LETTER_WORDS
 from intake.db import make_engine
 from intake.db import session as open_session
@@ -21,7 +20,7 @@ from intake.models import Outbox
 from intake.outbox import ReplySettings
 from intake.pipeline import Processor
 from intake.replies import DEFAULT_TEMPLATES, NEEDED
-from tests.judging import NOW, POSTINGS, decision_of, field_by_field
+from tests.judging import NOW, POSTINGS, decision_of, field_by_field, stored
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clients"
 CASES = sorted(FIXTURES.glob("*.json"))
@@ -111,16 +110,7 @@ def replied(tmp_path_factory) -> dict[str, list[Outbox]]:
     with open_session(engine) as session:
         for uid, path in enumerate(CASES, start=1):
             raw = path.with_suffix(".eml").read_bytes()
-            row = store.add_raw(
-                session,
-                raw,
-                store.identify(raw),
-                mailbox=labels_of(path)["mailbox"],
-                folder="INBOX",
-                uidvalidity=1,
-                uid=uid,
-            )
-            processor(session, row)
+            row = stored(session, processor, labels_of(path)["mailbox"], raw, uid)
             assert row.status == "processed", (path.stem, row.error)
             found[path.stem] = list(session.exec(select(Outbox).where(Outbox.trigger_id == row.id)))
         session.commit()

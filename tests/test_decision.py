@@ -13,7 +13,7 @@ from intake.extract import read
 from intake.parse import parse_message
 from intake.rules import DEFAULT_DIR
 from tests.builders import make_mail, make_pdf
-from tests.judging import POSTINGS, decision_of
+from tests.judging import POSTINGS, decision_of, stored
 
 RESUME = ("resume.pdf", "application/pdf", make_pdf(["Ada Lovelace", "Education", "Skills"]))
 LETTER = (
@@ -160,7 +160,7 @@ def test_the_applicant_is_answered_where_they_ask_to_be():
 
 
 def test_rules_explain_a_stored_message_with_its_history(tmp_path, monkeypatch):
-    from intake import config, store
+    from intake import config
     from intake.db import make_engine
     from intake.db import session as open_session
     from intake.pipeline import processor_for
@@ -182,16 +182,7 @@ def test_rules_explain_a_stored_message_with_its_history(tmp_path, monkeypatch):
     )
     with open_session(engine) as session:
         for uid, raw in enumerate((first, second), start=1):
-            row = store.add_raw(
-                session,
-                raw,
-                store.identify(raw),
-                mailbox="careers",
-                folder="INBOX",
-                uidvalidity=1,
-                uid=uid,
-            )
-            processor(session, row)
+            stored(session, processor, "careers", raw, uid)
         session.commit()
     result = CliRunner().invoke(cli, ["--config", str(path), "rules", "explain", "--message", "2"])
     assert result.exit_code == 0, result.output

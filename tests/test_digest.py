@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from intake import config, digest, export, store
+from intake import config, digest, export
 from intake.cli import cli
 from intake.db import make_engine
 from intake.db import session as open_session
@@ -28,6 +28,7 @@ from intake.models import DigestRun
 from intake.pipeline import Processor
 from intake.replies import DEFAULT_TEMPLATES
 from intake.rules import DEFAULT_DIR, load_all
+from tests.judging import stored
 
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
@@ -48,16 +49,7 @@ def load(engine, mailbox: str, raws: list[bytes]) -> None:
     processor = Processor(POSTINGS)
     with open_session(engine) as session:
         for uid, raw in enumerate(raws, start=1):
-            row = store.add_raw(
-                session,
-                raw,
-                store.identify(raw),
-                mailbox=mailbox,
-                folder="INBOX",
-                uidvalidity=1,
-                uid=uid,
-            )
-            processor(session, row)
+            stored(session, processor, mailbox, raw, uid)
         session.commit()
 
 
@@ -285,16 +277,7 @@ def test_a_scan_read_by_ocr_says_so(cfg, tesseract):
     engine = make_engine(cfg.database_url)
     raw = (CLIENTS / "yahoo--app-scanned-resume.eml").read_bytes()
     with open_session(engine) as session:
-        row = store.add_raw(
-            session,
-            raw,
-            store.identify(raw),
-            mailbox="careers",
-            folder="INBOX",
-            uidvalidity=1,
-            uid=99,
-        )
-        Processor(POSTINGS, ocr=Ocr())(session, row)
+        stored(session, Processor(POSTINGS, ocr=Ocr()), "careers", raw, 99)
         session.commit()
     text = digest.render(collect(cfg), cfg.templates_dir, "txt")
     assert "Kwame_Mensah_CV.pdf (a scan, its text read by OCR)" in text

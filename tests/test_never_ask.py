@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake import store
 from intake.db import make_engine
 from intake.db import session as open_session
 from intake.models import Application, Outbox, RawMessage
 from intake.outbox import ReplySettings
 from intake.pipeline import Processor
 from intake.replies import DEFAULT_TEMPLATES, NEEDED
-from tests.judging import POSTINGS
+from tests.judging import POSTINGS, stored
 
 ROOT = Path(__file__).parent
 SAMPLES = ROOT.parent / "data" / "sample"
@@ -56,16 +55,7 @@ def replies_to(messages: list[tuple[str, str, bytes]], tmp_path) -> dict[str, li
     names: dict[int, str] = {}
     with open_session(engine) as session:
         for uid, (name, mailbox, raw) in enumerate(messages, start=1):
-            row = store.add_raw(
-                session,
-                raw,
-                store.identify(raw),
-                mailbox=mailbox,
-                folder="INBOX",
-                uidvalidity=1,
-                uid=uid,
-            )
-            processor(session, row)
+            row = stored(session, processor, mailbox, raw, uid)
             assert row.status == "processed", (name, row.error)
             names[row.id] = name
         session.commit()
