@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from intake.institutions import us_institution
-from intake.text import clauses, sentences
+from intake.text import EDUCATION, OTHER_SECTIONS, clauses, heading, sentences
 
 CODES = ("us_citizen", "green_card", "us_university_enrolled", "nafta_citizen")
 ELIGIBLE, INELIGIBLE, UNKNOWN = "eligible", "ineligible", "unknown"
@@ -82,15 +82,8 @@ _SOMEONE_ELSE = re.compile(
 _DEGREE_HELD = re.compile(
     r"(?i)\b(?:hold|holds|held|received|earned|obtained|got|did|completed|graduate of|graduated)\b"
 )
-_EDUCATION = re.compile(
-    r"(?im)^\s*(?:education(?:al background)?(?: (?:and|&) training)?|academic background"
-    r"|academics|studies|ausbildung)\s*:?\s*$"
-)
-_NEXT_SECTION = re.compile(
-    r"(?im)^\s*(?:(?:work |professional |research |relevant )?experience|employment|projects"
-    r"|(?:technical )?skills|publications|awards|honou?rs|activities|leadership|interests"
-    r"|certifications|languages|references)\s*:?\s*$"
-)
+_EDUCATION = heading(EDUCATION)
+_NEXT_SECTION = heading(OTHER_SECTIONS)
 _SCHOOL = re.compile(
     r"(?i)\b(?:university|college|institute|school|universit[éàäa]t?|universidad|universidade"
     r"|école|ecole|politecnico|polytechnic|academy)\b"

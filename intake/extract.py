@@ -23,12 +23,8 @@ from intake.links import github_links
 from intake.parse import Attachment, ParsedMessage, html_links
 from intake.period import Period, find_period
 from intake.quoting import new_text
+from intake.text import SECTION_HEADING
 
-_SECTION = re.compile(
-    r"^\s*(education|(?:work |professional |research )?experience|(?:technical )?skills|projects"
-    r"|publications|(?:relevant )?coursework|awards|honors)\s*:?\s*$",
-    re.IGNORECASE | re.MULTILINE,
-)
 # Everything from the first of these on is an earlier message quoted in an HTML reply.
 _HTML_QUOTE = re.compile(
     r"<blockquote|<div[^>]+(?:gmail_quote|divRplyFwdMsg|appendonsend|moz-cite-prefix)",
@@ -338,7 +334,7 @@ def split_pasted_resume(body: str) -> tuple[str, str | None]:
 
     A pasted resume is recognised by two or more section headings on lines of their own.
     """
-    headings = list(_SECTION.finditer(body))
+    headings = list(SECTION_HEADING.finditer(body))
     if len(headings) < 2:
         return body, None
     start = headings[0].start()

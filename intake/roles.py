@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from intake.text import SECTION_HEADING
+
 RESUME, COVER_LETTER, TRANSCRIPT, RECOMMENDATION, CERTIFICATE, OTHER = (
     "resume",
     "cover_letter",
@@ -39,13 +41,6 @@ def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE | re.MULTILINE)
 
 
-_HEADING = (
-    r"^\s*(?:education|(?:work |professional |research |relevant )?experience|employment"
-    r"|(?:technical )?skills|projects|publications|awards|honou?rs|objective|summary"
-    r"|interests|certifications|leadership|activities|languages|(?:relevant )?coursework)"
-    r"\s*:?\s*$"
-)
-_SECTION_HEADING = _re(_HEADING)
 _GRADE_LINE = _re(r"^.*\b[A-Z]{2,5}\s?-?\d{3,4}[A-Z]?\b.*\s(?:[A-DF][+-]?|P|S|CR)\s*(?:\d|$)")
 CUES: tuple[Cue, ...] = (
     Cue(RESUME, 5, "name", _re(r"resume|résumé|\bcv\b|cv[_\-. ]|^cv|curriculum|vitae|lebenslauf")),
@@ -108,7 +103,7 @@ def points(filename: str | None, text: str) -> dict[str, int]:
         subject = (filename or "") if cue.where == "name" else text
         if subject and cue.pattern.search(subject):
             found[cue.role] += cue.points
-    headings = {m.group(0).strip().rstrip(":").lower() for m in _SECTION_HEADING.finditer(text)}
+    headings = {m.group(0).strip().rstrip(":").lower() for m in SECTION_HEADING.finditer(text)}
     found[RESUME] += min(2 * len(headings), 6) if len(headings) >= 2 else len(headings)
     if len(_GRADE_LINE.findall(text)) >= 4:
         found[TRANSCRIPT] += 4

@@ -15,6 +15,24 @@ _ABBREVIATION = re.compile(
     r"(?:\b[A-Za-z]\.(?:[A-Za-z]\.)*|\b(?:Dr|Mr|Mrs|Ms|Prof|Sr|Jr|St|vs|etc|approx|incl|Inc"
     r"|Ltd|Univ|Dept|No|Jan|Feb|Mar|Apr|Aug|Sep|Sept|Oct|Nov|Dec)\.|\b(?:e\.g|i\.e)\.?)$"
 )
+# A resume's section headings, each on a line of its own ("Education", "Work Experience:").
+EDUCATION = (
+    r"education(?:al background)?(?: (?:and|&) training)?|academic background|academics"
+    r"|studies|ausbildung"
+)
+OTHER_SECTIONS = (
+    r"(?:work |professional |research |relevant )?experience|employment|projects"
+    r"|(?:technical )?skills|publications|awards|honou?rs|objective|summary|interests"
+    r"|certifications|leadership|activities|languages|references|(?:relevant )?coursework"
+)
+
+
+def heading(names: str) -> re.Pattern[str]:
+    """Lines that are one of `names` as a section heading."""
+    return re.compile(rf"^[ \t]*(?:{names})[ \t]*:?[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+
+
+SECTION_HEADING = heading(f"{EDUCATION}|{OTHER_SECTIONS}")
 CLAUSE_BREAK = re.compile(
     r"[;:()]|,\s+(?:but|and|while|whereas|although|though)\b|\s(?:but|while|whereas)\s"
     r"|,\s|\sand\s(?=(?:I|i|am|have|now|currently|want|would|wish|hope|plan|will|can|my|looking|"
