@@ -53,7 +53,6 @@ class ExtractedDocument:
     sha256: str
     role: str  # resume | cover_letter | transcript | recommendation | certificate | other
     content: DocumentText
-    points: int = 0  # how strongly name and text say `role` (0: a resume for want of another)
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -290,7 +289,7 @@ def _with_a_resume(documents: list[ExtractedDocument]) -> list[ExtractedDocument
     )
     first = next(unclaimed, None)
     if first is not None:
-        documents[first] = replace(documents[first], role=roles.RESUME, points=0)
+        documents[first] = replace(documents[first], role=roles.RESUME)
     return documents
 
 
@@ -312,8 +311,8 @@ def read_documents(
         ]
     )
     return tuple(
-        ExtractedDocument(a.filename, a.content_type, len(a.data), a.sha256, role, content, points)
-        for a, content, (role, points) in zip(attachments, contents, assigned, strict=True)
+        ExtractedDocument(a.filename, a.content_type, len(a.data), a.sha256, role, content)
+        for a, content, role in zip(attachments, contents, assigned, strict=True)
     )
 
 

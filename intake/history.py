@@ -38,15 +38,17 @@ def load(
     applicant, referrer = people(part, single, setup.own_addresses)
     since = _aware(part.date or now) - timedelta(days=setup.follow_up_days)
     thread = _thread(session, [*msg.references, *filter(None, [msg.in_reply_to])], raw.id)
+
+    def earlier(app: models.Application, with_parts: bool) -> Earlier:
+        return _earlier(session, app, read_part if with_parts else None, raw.id)
+
     person = [
-        _earlier(
-            session, app, read_part if _aware(app.received_at or app.created_at) >= since else None
-        )
+        earlier(app, _aware(app.received_at or app.created_at) >= since)
         for app in by_person(session, applicant.email, single.github, raw.id)
     ]
     addresses = {p.email.lower() for p in (applicant, referrer) if p and p.email}
     return History(
-        thread=_earlier(session, thread, read_part) if thread else None,
+        thread=earlier(thread, True) if thread else None,
         person=tuple(person),
         bounced=frozenset(
             session.exec(
@@ -61,8 +63,11 @@ def load(
     )
 
 
-def _earlier(session: Session, app: models.Application, read_part: ReadPart | None) -> Earlier:
-    """An application, with its messages re-read when it may be continued."""
+def _earlier(
+    session: Session, app: models.Application, read_part: ReadPart | None, before_raw_id: int
+) -> Earlier:
+    """An application, with its messages before `before_raw_id` re-read when it may be
+    continued (reprocessing in order never sees a later message as history)."""
     parts: tuple[Part, ...] = ()
     if read_part is not None:
         rows = session.exec(
@@ -71,7 +76,8 @@ def _earlier(session: Session, app: models.Application, read_part: ReadPart | No
                 or_(
                     models.RawMessage.id == app.raw_message_id,
                     models.RawMessage.application_id == app.id,
-                )
+                ),
+                models.RawMessage.id < before_raw_id,
             )
             .order_by(models.RawMessage.id)
         )

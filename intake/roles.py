@@ -119,9 +119,9 @@ class Candidate:
     text: str
 
 
-def assign(documents: Sequence[Candidate]) -> list[tuple[str, int]]:
-    """(role, its points) for each attachment, in order; at most one cover letter. Several
-    attachments may be resumes (Resume_v2.pdf, Resume_old.pdf): `pick` chooses one."""
+def assign(documents: Sequence[Candidate]) -> list[str]:
+    """The role of each attachment, in order; at most one cover letter. Several attachments
+    may be resumes (Resume_v2.pdf, Resume_old.pdf): `pick` chooses one."""
     scored = [points(d.filename, d.text) for d in documents]
     roles = [
         _best(s) if d.format in DOCUMENT_FORMATS else OTHER
@@ -130,7 +130,7 @@ def assign(documents: Sequence[Candidate]) -> list[tuple[str, int]]:
     letters = [i for i, role in enumerate(roles) if role == COVER_LETTER]
     for extra in letters[1:]:
         roles[extra] = OTHER
-    return [(role, scored[i].get(role, 0)) for i, role in enumerate(roles)]
+    return roles
 
 
 _OLD = re.compile(r"\b(?:old|older|previous|outdated|draft|backup)\b|[_ -](?:old|alt)\b", re.I)
