@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from intake.documents import pdf_text
-from intake.extract import extract
-from intake.parse import parse_message
+from intake.extraction.documents import pdf_text
+from intake.extraction.extract import extract
+from intake.mail.parse import parse_message
 from tests.builders import make_mail, make_pdf
 
 RUNS = 30

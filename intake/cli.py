@@ -12,8 +12,6 @@ import logging
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from intake import __version__, config, logs
 from intake.errors import IntakeError
@@ -67,7 +65,8 @@ def load_config(ctx: click.Context) -> config.Config:
 @click.pass_context
 def poll(ctx: click.Context, once: bool, names: tuple[str, ...]) -> None:
     """Fetch new mail from the configured mailboxes and store it."""
-    from intake.pipeline import poll_all
+    from intake.daemon.pipeline import poll_all
+    from intake.reports.status import print_stats
 
     if not once:
         raise click.UsageError("poll needs --once; `intake run` is the daemon")
@@ -79,17 +78,6 @@ def poll(ctx: click.Context, once: bool, names: tuple[str, ...]) -> None:
             click.echo(f"intake: error: {row.error}", err=True)
     if any(row.error for row in stats):
         ctx.exit(1)
-
-
-def print_stats(stats: list) -> None:
-    table = Table(title="intake poll")
-    columns = ("mailbox", "fetched", "stored", "duplicates", "failed", "applications")
-
-    for column in columns:
-        table.add_column(column, justify="left" if column == "mailbox" else "right")
-    for row in stats:
-        table.add_row(*(str(getattr(row, column)) for column in columns))
-    Console().print(table)
 
 
 RULES_OPTION = click.option(
@@ -105,7 +93,7 @@ MAILBOX_OPTION = click.option(
 
 def rules_dir(ctx: click.Context, option: Path | None) -> Path:
     """--rules, else the config file's rules dir when there is a config file, else shipped."""
-    from intake.rules import DEFAULT_DIR
+    from intake.decisions.rules import DEFAULT_DIR
 
     if option:
         return option
@@ -118,10 +106,10 @@ def judge(ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path 
     from dataclasses import replace
     from datetime import UTC, datetime
 
-    from intake.decision import History, Setup, decide
-    from intake.extract import read
-    from intake.parse import parse_message
-    from intake.rules import load_all
+    from intake.decisions.decision import History, Setup, decide
+    from intake.decisions.rules import load_all
+    from intake.extraction.extract import read
+    from intake.mail.parse import parse_message
 
     try:
         raw = file.read_bytes()
@@ -129,7 +117,7 @@ def judge(ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path 
         raise IntakeError(f"{file}: {exc.strerror or exc}") from None
     postings = load_all(rules_dir(ctx, rules_path))
     if Path(ctx.obj).exists():
-        from intake.pipeline import processor_for
+        from intake.daemon.pipeline import processor_for
 
         setup = replace(processor_for(load_config(ctx)).setup(mailbox), postings=postings)
     else:
@@ -147,7 +135,7 @@ def parse(
     ctx: click.Context, file: Path, as_json: bool, mailbox: str | None, rules_path: Path | None
 ) -> None:
     """Show what the pipeline extracts and decides for one message, without a database."""
-    from intake.decision import contract
+    from intake.decisions.decision import contract
 
     result = contract(judge(ctx, file, mailbox, rules_path), mailbox)
     if as_json:
@@ -209,8 +197,8 @@ def rules() -> None:
 @click.pass_context
 def rules_check(ctx: click.Context, rules_path: Path | None) -> None:
     """Validate every rules file; each problem is printed as file:line: message."""
-    from intake.replies import DEFAULT_TEMPLATES, check_templates
-    from intake.rules import RulesError, load_all
+    from intake.decisions.rules import RulesError, load_all
+    from intake.replies.messages import DEFAULT_TEMPLATES, check_templates
 
     directory = rules_dir(ctx, rules_path)
     try:
@@ -252,9 +240,9 @@ def stored_decision(ctx: click.Context, message_id: int):
     """A stored message's decision, made again now with its real history."""
     from datetime import UTC, datetime
 
-    from intake.models import RawMessage
-    from intake.pipeline import processor_for
-    from intake.processing import judge as judge_stored
+    from intake.daemon.pipeline import processor_for
+    from intake.daemon.processing import judge as judge_stored
+    from intake.storage.models import RawMessage
 
     cfg = load_config(ctx)
     with database(ctx) as session:
@@ -306,9 +294,9 @@ def reprocess(ctx: click.Context, posting: str | None) -> None:
     """Re-run extraction and rules over stored mail after a rule change."""
     from rich.progress import Progress
 
-    from intake.db import make_engine
-    from intake.pipeline import processor_for
-    from intake.pipeline import reprocess as run
+    from intake.daemon.pipeline import processor_for
+    from intake.daemon.pipeline import reprocess as run
+    from intake.storage.db import make_engine
 
     cfg = load_config(ctx)
     processor = processor_for(cfg)
@@ -330,7 +318,7 @@ def reprocess(ctx: click.Context, posting: str | None) -> None:
 @click.pass_context
 def run(ctx: click.Context, log_format: str | None, wait: bool) -> None:
     """The daemon: poll (or IDLE), send replies, write the digest; until SIGTERM."""
-    from intake.daemon import Daemon
+    from intake.daemon.scheduler import Daemon
 
     logs.setup(logging.INFO, log_format or ctx.parent.params["log_format"])
     Daemon(load_config(ctx), wait=wait).run()
@@ -341,7 +329,7 @@ def run(ctx: click.Context, log_format: str | None, wait: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Checkpoints, last polls and errors, backlog, outbox, quarantine, last digest."""
-    from intake.status import as_text, gather
+    from intake.reports.status import as_text, gather
 
     with database(ctx) as session:
         found = gather(session, load_config(ctx))
@@ -367,9 +355,9 @@ def digest_command(ctx: click.Context, since: str | None, posting: str | None, f
     """Print the digest now (since the last one sent, unless --since); sends nothing."""
     from datetime import UTC, datetime
 
-    from intake import digest, export
-    from intake.db import make_engine
-    from intake.rules import load_all
+    from intake.decisions.rules import load_all
+    from intake.reports import digest, export
+    from intake.storage.db import make_engine
 
     cfg = load_config(ctx)
     now = datetime.now(UTC)
@@ -403,7 +391,7 @@ def export_command(
     """Every application with its fields and flags (one CSV row or JSON object each)."""
     from datetime import UTC, datetime
 
-    from intake import export
+    from intake.reports import export
 
     with database(ctx) as session:
         rows = export.application_rows(session, parse_since(since, datetime.now(UTC)), posting)
@@ -446,7 +434,7 @@ def outbox_list(ctx: click.Context, status: str | None, limit: int) -> None:
     """One line per reply, newest first."""
     from sqlmodel import col, select
 
-    from intake.models import Outbox
+    from intake.storage.models import Outbox
 
     query = select(Outbox).order_by(col(Outbox.id).desc()).limit(limit)
     if status:
@@ -468,7 +456,7 @@ def outbox_list(ctx: click.Context, status: str | None, limit: int) -> None:
 @click.pass_context
 def outbox_show(ctx: click.Context, row_id: int) -> None:
     """One reply: its status, then the message exactly as it is (or was) sent."""
-    from intake.models import Outbox
+    from intake.storage.models import Outbox
 
     with database(ctx) as session:
         row = session.get(Outbox, row_id)
@@ -488,8 +476,8 @@ def outbox_send(ctx: click.Context, ignore_backoff: bool) -> None:
     """Send the pending replies that are due."""
     from datetime import UTC, datetime, timedelta
 
-    from intake.db import make_engine
-    from intake.outbox import send_due
+    from intake.replies.outbox import send_due
+    from intake.storage.db import make_engine
 
     cfg = load_config(ctx)
     if cfg.smtp is None or cfg.smtp.dry_run:
@@ -509,7 +497,7 @@ def outbox_retry(ctx: click.Context, ids: tuple[int, ...]) -> None:
     """Queue failed replies again (these ids, or every failed one)."""
     from datetime import UTC, datetime
 
-    from intake.outbox import retry
+    from intake.replies.outbox import retry
 
     with database(ctx) as session:
         count = retry(session, list(ids), datetime.now(UTC))
@@ -518,8 +506,8 @@ def outbox_retry(ctx: click.Context, ids: tuple[int, ...]) -> None:
 
 
 def database(ctx: click.Context):
-    from intake.db import make_engine
-    from intake.db import session as open_session
+    from intake.storage.db import make_engine
+    from intake.storage.db import session as open_session
 
     return open_session(make_engine(load_config(ctx).database_url))
 
@@ -528,7 +516,7 @@ def database(ctx: click.Context):
 @click.option("--keep", is_flag=True, help="Keep the demo's temp directory and print it.")
 def demo(keep: bool) -> None:
     """Run the pipeline on the sample mail against embedded IMAP and SMTP servers."""
-    from intake.demo import run_demo
+    from intake.demo.run import run_demo
 
     run_demo(keep=keep)
 

@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlmodel import func, select
 
-from intake.db import make_engine
-from intake.db import session as open_session
-from intake.models import Checkpoint, Outbox, RawMessage
-from intake.replies import DEFAULT_TEMPLATES
-from intake.rules import DEFAULT_DIR
-from intake.sandbox import PymapServer, SmtpSink, append_messages
+from intake.decisions.rules import DEFAULT_DIR
+from intake.demo.servers import PymapServer, SmtpSink, append_messages
+from intake.replies.messages import DEFAULT_TEMPLATES
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Checkpoint, Outbox, RawMessage
 from tests.test_replies_e2e import application
 
 PASSWORD_ENV = "INTAKE_CHAOS_PASSWORD"

@@ -24,13 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from intake import logs, store
-from intake.db import make_engine
-from intake.db import session as open_session
-from intake.outbox import ReplySettings
-from intake.processing import Processor
-from intake.replies import DEFAULT_TEMPLATES
-from intake.rules import DEFAULT_DIR, load_all
+from intake import logs
+from intake.daemon.processing import Processor
+from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.replies.messages import DEFAULT_TEMPLATES
+from intake.replies.outbox import ReplySettings
+from intake.storage import store
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from intake.sandbox import ImapAccount, PymapServer, SmtpSink, logged_in
+from intake.demo.servers import ImapAccount, PymapServer, SmtpSink, logged_in
 from tests.postgres import PostgresServer, binaries
 from tests.servers import DovecotServer, dovecot_binary
 
@@ -31,7 +31,7 @@ def in_ci() -> bool:
 @pytest.fixture
 def tesseract() -> None:
     """The OCR tests need the tesseract program (make test installs it; CI requires it)."""
-    from intake.documents import Ocr
+    from intake.extraction.documents import Ocr
 
     if not Ocr.available():
         if in_ci():

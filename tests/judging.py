@@ -6,12 +6,12 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from intake import store
-from intake.decision import Decision, History, Setup, contract, decide
-from intake.extract import read
-from intake.models import RawMessage
-from intake.parse import parse_message
-from intake.rules import DEFAULT_DIR, load_all
+from intake.decisions.decision import Decision, History, Setup, contract, decide
+from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.extraction.extract import read
+from intake.mail.parse import parse_message
+from intake.storage import store
+from intake.storage.models import RawMessage
 
 POSTINGS = load_all(DEFAULT_DIR)
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"

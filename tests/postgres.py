@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from intake.sandbox import free_port
+from intake.demo.servers import free_port
 
 
 def binaries() -> Path | None:

@@ -14,8 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from intake.demo.servers import ImapAccount, free_port, stop_process, wait_for_greeting
 from intake.errors import IntakeError
-from intake.sandbox import ImapAccount, free_port, stop_process, wait_for_greeting
 
 USERS = ("careers", "interns", "test")
 PASSWORD = "secret"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from intake.area import find_area
+from intake.extraction.area import find_area
 
 CASES = [
     ("Internship Program application (Algorithms) - Summer 2017", "", "algorithms"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from intake.bounces import failed_recipients, our_message_ids
+from intake.replies.bounces import failed_recipients, our_message_ids
 from tests.builders import dsn
 
 SAMPLE = Path(__file__).parent.parent / "data" / "sample" / "interns" / "11-bounce.eml"

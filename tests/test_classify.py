@@ -2,12 +2,12 @@
 
 import pytest
 
-from intake.classify import APPLY_SCORE, SIGNALS, classify
-from intake.decision import phrases
-from intake.extract import read
-from intake.parse import parse_message
-from intake.quoting import new_text
-from intake.rules import for_mailbox
+from intake.decisions.classify import APPLY_SCORE, SIGNALS, classify
+from intake.decisions.decision import phrases
+from intake.decisions.rules import for_mailbox
+from intake.extraction.extract import read
+from intake.extraction.quoting import new_text
+from intake.mail.parse import parse_message
 from tests.builders import make_mail
 from tests.judging import POSTINGS
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from intake import __version__
 from intake.cli import cli
-from intake.rules import DEFAULT_DIR
+from intake.decisions.rules import DEFAULT_DIR
 from tests.builders import make_mail, make_pdf
 
 
@@ -57,7 +57,7 @@ def test_poll_with_bad_config_is_one_line(tmp_path):
 
 
 def test_poll_unreachable_server_reports_and_exits_1(tmp_path, monkeypatch):
-    from intake.sandbox import free_port
+    from intake.demo.servers import free_port
 
     monkeypatch.setenv("P", "x")
     path = tmp_path / "config.toml"

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake.checks import MIN_COVER_LETTER_WORDS
-from intake.db import make_engine
-from intake.db import session as open_session
-from intake.decision import Decision, Setup
-from intake.models import Outbox
-from intake.outbox import ReplySettings
-from intake.pipeline import Processor
-from intake.replies import DEFAULT_TEMPLATES, NEEDED
+from intake.daemon.pipeline import Processor
+from intake.decisions.checks import MIN_COVER_LETTER_WORDS
+from intake.decisions.decision import Decision, Setup
+from intake.replies.messages import DEFAULT_TEMPLATES, NEEDED
+from intake.replies.outbox import ReplySettings
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Outbox
 from tests.judging import NOW, POSTINGS, decision_of, field_by_field, stored
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clients"

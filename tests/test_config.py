@@ -29,8 +29,8 @@ def test_example_config_is_valid():
 
 
 def test_example_config_templates_cover_the_shipped_rules():
-    from intake.replies import check_templates
-    from intake.rules import load_all
+    from intake.decisions.rules import load_all
+    from intake.replies.messages import check_templates
 
     cfg = config.load(Path(__file__).parent.parent / "config.example.toml")
     check_templates(cfg.templates_dir, load_all(cfg.rules_dir))

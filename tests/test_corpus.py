@@ -12,17 +12,17 @@ import pytest
 from sqlmodel import select
 
 from intake.config import MailboxConfig
-from intake.db import make_engine
-from intake.db import session as open_session
+from intake.daemon.pipeline import Processor, poll_mailbox
+from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.demo.servers import append_messages
 from intake.errors import ExtractionError
-from intake.mailbox import connect
-from intake.models import Outbox, RawMessage
-from intake.outbox import ReplySettings
-from intake.parse import parse_message
-from intake.pipeline import Processor, poll_mailbox
-from intake.replies import DEFAULT_TEMPLATES, Envelope, build
-from intake.rules import DEFAULT_DIR, load_all
-from intake.sandbox import append_messages
+from intake.mail.mailbox import connect
+from intake.mail.parse import parse_message
+from intake.replies.messages import DEFAULT_TEMPLATES, Envelope, build
+from intake.replies.outbox import ReplySettings
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Outbox, RawMessage
 from tests.judging import decision_of
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "mail-corpus"

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake.db import make_engine
-from intake.db import session as open_session
-from intake.models import Application, Checkpoint, RawMessage
-from intake.replies import DEFAULT_TEMPLATES
-from intake.rules import DEFAULT_DIR
-from intake.sandbox import append_messages
+from intake.decisions.rules import DEFAULT_DIR
+from intake.demo.servers import append_messages
+from intake.replies.messages import DEFAULT_TEMPLATES
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Application, Checkpoint, RawMessage
 from tests.test_replies_e2e import application
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
@@ -198,7 +198,7 @@ def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_half_done(
 
 def test_a_failing_job_is_logged_as_an_event_and_the_daemon_goes_on(tmp_path, monkeypatch, caplog):
     from intake import config
-    from intake.daemon import Daemon
+    from intake.daemon.scheduler import Daemon
 
     monkeypatch.setenv(PASSWORD_ENV, "x")
     path = tmp_path / "config.toml"

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from intake.db import make_engine
 from intake.errors import ConfigError
+from intake.storage.db import make_engine
 
 
 def test_database_from_an_older_intake_is_refused(tmp_path):

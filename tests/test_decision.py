@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from intake.cli import cli
-from intake.decision import Earlier, History, Setup, natural_name
-from intake.extract import read
-from intake.parse import parse_message
-from intake.rules import DEFAULT_DIR
+from intake.decisions.decision import Earlier, History, Setup, natural_name
+from intake.decisions.rules import DEFAULT_DIR
+from intake.extraction.extract import read
+from intake.mail.parse import parse_message
 from tests.builders import make_mail, make_pdf
 from tests.judging import POSTINGS, decision_of, stored
 
@@ -161,9 +161,9 @@ def test_the_applicant_is_answered_where_they_ask_to_be():
 
 def test_rules_explain_a_stored_message_with_its_history(tmp_path, monkeypatch):
     from intake import config
-    from intake.db import make_engine
-    from intake.db import session as open_session
-    from intake.pipeline import processor_for
+    from intake.daemon.pipeline import processor_for
+    from intake.storage.db import make_engine
+    from intake.storage.db import session as open_session
 
     path = tmp_path / "config.toml"
     path.write_text(

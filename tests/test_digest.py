@@ -18,16 +18,17 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from intake import config, digest, export
+from intake import config
 from intake.cli import cli
-from intake.db import make_engine
-from intake.db import session as open_session
-from intake.digest import NEEDS_ROUTING
-from intake.documents import Ocr
-from intake.models import DigestRun
-from intake.pipeline import Processor
-from intake.replies import DEFAULT_TEMPLATES
-from intake.rules import DEFAULT_DIR, load_all
+from intake.daemon.pipeline import Processor
+from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.extraction.documents import Ocr
+from intake.replies.messages import DEFAULT_TEMPLATES
+from intake.reports import digest, export
+from intake.reports.digest import NEEDS_ROUTING
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import DigestRun
 from tests.judging import stored
 
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"
@@ -160,7 +161,7 @@ def test_run_writes_files_mails_recruiters_and_the_next_digest_starts_there(cfg,
 
 
 def test_a_digest_that_cannot_be_mailed_is_kept_and_covered_again(cfg, smtp):
-    from intake.sandbox import free_port
+    from intake.demo.servers import free_port
 
     down = cfg.model_copy(update={"smtp": cfg.smtp.model_copy(update={"port": free_port()})})
     engine = make_engine(cfg.database_url)
@@ -284,8 +285,8 @@ def test_a_scan_read_by_ocr_says_so(cfg, tesseract):
 
 
 def test_ocr_asked_for_without_tesseract_is_refused_at_start(tmp_path, monkeypatch):
+    from intake.daemon.pipeline import processor_for
     from intake.errors import ConfigError
-    from intake.pipeline import processor_for
 
     path = tmp_path / "config.toml"
     path.write_text(f'[rules]\ndir = "{DEFAULT_DIR}"\n[documents]\nocr = true\n')

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from intake.documents import Ocr, read_document, sniff
 from intake.errors import ExtractionError
-from intake.isolate import run_isolated
+from intake.extraction.documents import Ocr, read_document, sniff
+from intake.extraction.worker import run_isolated
 from tests.builders import make_docx, make_encrypted_pdf, make_pdf, make_scan
 
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from intake.eligibility import assess, sponsorship
-from intake.institutions import us_institution
+from intake.extraction.eligibility import assess, sponsorship
+from intake.extraction.institutions import us_institution
 
 CASES = [
     # (body, expected basis)

@@ -104,7 +104,7 @@ def test_bounce_and_auto_reply_kinds():
 
 
 def test_attachment_count_is_capped():
-    from intake.extract import MAX_DOCUMENTS
+    from intake.extraction.extract import MAX_DOCUMENTS
 
     many = [(f"cv{n}.pdf", "application/pdf", PDF) for n in range(MAX_DOCUMENTS + 2)]
     result = run(make_mail(attachments=many))

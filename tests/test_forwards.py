@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intake.forwards import candidate, detect
-from intake.parse import parse_message
+from intake.extraction.forwards import candidate, detect
+from intake.mail.parse import parse_message
 from tests.builders import make_mail
 
 NOTE = "Hi team,\n\nPlease have a look at this candidate. She is a US citizen.\n\nMark\n"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from intake.links import find_in_text, github_links, normalise
+from intake.extraction.links import find_in_text, github_links, normalise
 
 CASES = [
     ("https://github.com/alice", "https://github.com/alice"),

@@ -6,7 +6,7 @@ import pytest
 
 from intake.config import MailboxConfig
 from intake.errors import MailboxError
-from intake.mailbox import connect
+from intake.mail.mailbox import connect
 from tests.conftest import in_ci
 from tests.servers import DovecotServer, dovecot_binary
 

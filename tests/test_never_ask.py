@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake.db import make_engine
-from intake.db import session as open_session
-from intake.models import Application, Outbox, RawMessage
-from intake.outbox import ReplySettings
-from intake.pipeline import Processor
-from intake.replies import DEFAULT_TEMPLATES, NEEDED
+from intake.daemon.pipeline import Processor
+from intake.replies.messages import DEFAULT_TEMPLATES, NEEDED
+from intake.replies.outbox import ReplySettings
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Application, Outbox, RawMessage
 from tests.judging import POSTINGS, stored
 
 ROOT = Path(__file__).parent

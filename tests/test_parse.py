@@ -2,7 +2,7 @@
 
 import pytest
 
-from intake.parse import parse_message
+from intake.mail.parse import parse_message
 
 
 def headers(**values: str) -> bytes:

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from intake.period import find_period
+from intake.extraction.period import find_period
 
 NOV_2017 = date(2017, 11, 15)
 FEB_2018 = date(2018, 2, 10)

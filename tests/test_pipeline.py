@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from intake import store
 from intake.config import MailboxConfig
-from intake.db import make_engine
-from intake.db import session as open_session
-from intake.mailbox import connect
-from intake.models import Application, Checkpoint, Flag, RawMessage
-from intake.pipeline import Processor, poll_mailbox, reprocess
-from intake.rules import DEFAULT_DIR, load_all
-from intake.sandbox import append_messages, recreate_folder
+from intake.daemon.pipeline import Processor, poll_mailbox, reprocess
+from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.demo.servers import append_messages, recreate_folder
+from intake.mail.mailbox import connect
+from intake.storage import store
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Application, Checkpoint, Flag, RawMessage
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"

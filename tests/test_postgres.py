@@ -9,17 +9,19 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake import config, export, status, store
-from intake.daemon import WAIT_SECONDS, single_instance
-from intake.db import make_engine
-from intake.db import session as open_session
-from intake.digest import collect
+from intake import config
+from intake.daemon.pipeline import poll_all
+from intake.daemon.scheduler import WAIT_SECONDS, single_instance
+from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.demo.servers import append_messages
 from intake.errors import IntakeError
-from intake.models import Outbox
-from intake.pipeline import poll_all
-from intake.replies import DEFAULT_TEMPLATES
-from intake.rules import DEFAULT_DIR, load_all
-from intake.sandbox import append_messages
+from intake.replies.messages import DEFAULT_TEMPLATES
+from intake.reports import export, status
+from intake.reports.digest import collect
+from intake.storage import store
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Outbox
 
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"

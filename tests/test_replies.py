@@ -10,23 +10,22 @@ from pathlib import Path
 import pytest
 
 from intake.config import SmtpConfig
+from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.decisions.safety import ReplyPolicy, why_not
 from intake.errors import ConfigError
-from intake.extract import assemble, read
-from intake.outbox import backoff
-from intake.parse import parse_message
-from intake.replies import (
+from intake.extraction.extract import assemble, read
+from intake.mail.parse import parse_message
+from intake.replies.messages import (
     DEFAULT_TEMPLATES,
     Envelope,
-    ReplyPolicy,
     build,
     check_templates,
     context,
     render,
     reply_message_id,
     reply_subject,
-    why_not,
 )
-from intake.rules import DEFAULT_DIR, load_all
+from intake.replies.outbox import backoff
 from tests.builders import make_mail, make_pdf
 
 POSTINGS = load_all(DEFAULT_DIR)

@@ -12,15 +12,16 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from intake import config, outbox
+from intake import config
 from intake.cli import cli
-from intake.db import make_engine
-from intake.db import session as open_session
-from intake.models import Applicant, Application, BouncedAddress, Flag, Outbox, RawMessage
-from intake.pipeline import poll_all, processor_for, reprocess
-from intake.replies import DEFAULT_TEMPLATES
-from intake.rules import DEFAULT_DIR
-from intake.sandbox import append_messages, free_port
+from intake.daemon.pipeline import poll_all, processor_for, reprocess
+from intake.decisions.rules import DEFAULT_DIR
+from intake.demo.servers import append_messages, free_port
+from intake.replies import outbox
+from intake.replies.messages import DEFAULT_TEMPLATES
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Applicant, Application, BouncedAddress, Flag, Outbox, RawMessage
 from tests.builders import dsn
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intake import roles
-from intake.roles import Candidate, assign
+from intake.extraction import roles
+from intake.extraction.roles import Candidate, assign
 
 RESUME = (
     "Jane Doe\njane@uni.edu\n\nEducation\nUniversity of Michigan\n\nExperience\nLab\n\nSkills\nC++"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from intake.checks import CHECKS, evaluate
 from intake.cli import cli
-from intake.extract import extract
-from intake.parse import parse_message
-from intake.rules import DEFAULT_DIR, RulesError, for_mailbox, load_all, load_posting
+from intake.decisions.checks import CHECKS, evaluate
+from intake.decisions.rules import DEFAULT_DIR, RulesError, for_mailbox, load_all, load_posting
+from intake.extraction.extract import extract
+from intake.mail.parse import parse_message
 from tests.builders import make_mail, make_pdf
 from tests.judging import decision_of
 
@@ -238,7 +238,7 @@ def test_unreadable_resume_and_sponsorship():
 
 
 def test_duplicate_application():
-    from intake.checks import Prior
+    from intake.decisions.checks import Prior
 
     earlier = (Prior(7, "numenta-ml-engineer", date(2017, 12, 1)),)
     result = judge("Code: https://github.com/jd", mailbox="careers", history=earlier)

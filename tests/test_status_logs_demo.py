@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from intake.cli import cli
-from intake.demo import run_demo
+from intake.decisions.rules import DEFAULT_DIR
+from intake.demo.run import run_demo
+from intake.demo.servers import free_port
 from intake.logs import JsonFormatter, TextFormatter, event
-from intake.rules import DEFAULT_DIR
-from intake.sandbox import free_port
 
 
 def record(name: str | None, **fields) -> logging.LogRecord:

@@ -1,0 +1,269 @@
+"""One poll of one mailbox: fetch new UIDs in batches, store, process, then checkpoint.
+
+Order is the whole point: (1) a batch's raw messages and everything extracted from
+them are committed in one transaction; (2) only then is `after_store` applied and
+(3) the checkpoint advanced, in its own commit. A crash anywhere re-fetches at most
+one batch, and the dedupe key makes re-storing it a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from intake.config import Config, MailboxConfig
+from intake.daemon.processing import Processor
+from intake.decisions.rules import load_all
+from intake.errors import ConfigError, IntakeError
+from intake.extraction.documents import Ocr
+from intake.logs import event
+from intake.mail.mailbox import Mailbox, connect
+from intake.replies import outbox
+from intake.replies.messages import check_templates
+from intake.storage import store
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollStats:
+    mailbox: str
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    applications: int = 0
+    backlog: int = 0  # new messages left for the next poll (max_per_poll, or a stop)
+    uidvalidity_reset: bool = False
+    error: str | None = None
+
+
+def store_batch(
+    session: Session,
+    box: MailboxConfig,
+    uidvalidity: int,
+    raws: dict[int, bytes],
+    stats: PollStats,
+    processor: Processor,
+    stopping: Callable[[], bool] = lambda: False,
+) -> list[int]:
+    """Store and process each message of a batch that is not already stored, in UID
+    order; returns the UIDs handled (all of them unless `stopping()` became true)."""
+    done = []
+    for uid in sorted(raws):
+        if stopping():
+            break
+        raw = raws[uid]
+        identity = store.identify(raw)
+        done.append(uid)
+        if store.find_raw(session, identity) is not None:
+            stats.duplicates += 1
+            continue
+        row = store.add_raw(
+            session,
+            raw,
+            identity,
+            mailbox=box.name,
+            folder=box.folder,
+            uidvalidity=uidvalidity,
+            uid=uid,
+        )
+        processor(session, row)
+        stats.stored += 1
+        stats.failed += row.status == "failed"
+        stats.applications += row.kind == "application"
+    return done
+
+
+def poll_mailbox(
+    box: MailboxConfig,
+    mailbox: Mailbox,
+    engine: Engine,
+    processor: Processor,
+    *,
+    after_commit: Callable[[list[int]], None] | None = None,
+    progress: Callable[[PollStats], None] | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> PollStats:
+    """Fetch and store everything new in one mailbox, up to `max_per_poll` messages.
+
+    `after_commit` runs between the batch commit and the checkpoint (tests use it to
+    simulate a crash there); `progress` is called after each batch. When `stopping()`
+    turns true (SIGTERM), the message in hand is finished, what was handled is committed
+    and checkpointed, and the poll returns.
+    """
+    stats = PollStats(box.name)
+    uidvalidity = mailbox.select()
+    uids = mailbox.uids_after(_resume_from(engine, box, uidvalidity, stats))
+    stats.backlog = len(uids)
+    for start in range(0, min(len(uids), box.max_per_poll), box.batch_size):
+        batch = uids[start : min(start + box.batch_size, box.max_per_poll)]
+        raws = mailbox.fetch(batch)
+        stats.fetched += len(raws)
+        with open_session(engine) as session:
+            done = store_batch(session, box, uidvalidity, raws, stats, processor, stopping)
+            session.commit()
+        if after_commit:
+            after_commit(batch)
+        if done:
+            mailbox.finish(done)
+            # Checkpoint the last UID handled; a UID the server no longer had is skipped.
+            last = batch[-1] if len(done) == len(raws) else done[-1]
+            _checkpoint(engine, box.name, uidvalidity, last)
+            stats.backlog = len(uids) - uids.index(last) - 1
+        if progress:
+            progress(stats)
+        if stopping():
+            break
+    return stats
+
+
+def _resume_from(engine: Engine, box: MailboxConfig, uidvalidity: int, stats: PollStats) -> int:
+    """The last UID processed, or 0 to rescan when the folder's UIDVALIDITY changed."""
+    with open_session(engine) as session:
+        checkpoint = store.get_checkpoint(session, box.name)
+    if checkpoint is None or checkpoint.uidvalidity == uidvalidity:
+        return checkpoint.last_uid if checkpoint else 0
+    event(
+        log,
+        "uidvalidity_changed",
+        logging.WARNING,
+        mailbox=box.name,
+        old=checkpoint.uidvalidity,
+        new=uidvalidity,
+        action="rescanning the folder",
+    )
+    stats.uidvalidity_reset = True
+    return 0
+
+
+def _checkpoint(engine: Engine, name: str, uidvalidity: int, last_uid: int) -> None:
+    with open_session(engine) as session:
+        store.save_checkpoint(session, name, uidvalidity, last_uid)
+        session.commit()
+
+
+def poll_one(
+    box: MailboxConfig,
+    engine: Engine,
+    processor: Processor,
+    stopping: Callable[[], bool] = lambda: False,
+) -> PollStats:
+    """Connect, poll, and record how it went (for `intake status`); never raises IntakeError."""
+    try:
+        with connect(box) as mailbox:
+            stats = poll_mailbox(
+                box, mailbox, engine, processor, progress=_log_progress, stopping=stopping
+            )
+    except IntakeError as exc:
+        stats = PollStats(box.name, error=str(exc))
+    with open_session(engine) as session:
+        store.record_poll(session, box.name, processor.clock(), stats.error, stats.backlog)
+        session.commit()
+    event(
+        log,
+        "poll",
+        logging.WARNING if stats.error else logging.INFO,
+        mailbox=box.name,
+        fetched=stats.fetched,
+        stored=stats.stored,
+        duplicates=stats.duplicates,
+        failed=stats.failed,
+        backlog=stats.backlog,
+        error=stats.error,
+    )
+    return stats
+
+
+def poll_all(cfg: Config, names: tuple[str, ...] | None = None) -> list[PollStats]:
+    """Poll each configured mailbox once, then send due replies; one mailbox's failure
+    does not stop the others."""
+    boxes = [cfg.mailbox(name) for name in names] if names else list(cfg.mailboxes)
+    if not boxes:
+        raise IntakeError(f"{cfg.base_dir}: no [mailboxes.NAME] table in the config")
+    for box in boxes:
+        box.password()  # fail before any work if a secret is missing
+    processor = processor_for(cfg)
+    engine = make_engine(cfg.database_url)
+    results = [poll_one(box, engine, processor) for box in boxes]
+    if cfg.smtp and not cfg.smtp.dry_run:
+        outbox.send_due(engine, cfg.smtp, processor.clock())
+    return results
+
+
+def processor_for(cfg: Config) -> Processor:
+    """The rules, reply settings and follow-up window a config asks for, checked now."""
+    postings = load_all(cfg.rules_dir)
+    replies = outbox.ReplySettings.from_config(cfg)
+    if replies:
+        check_templates(replies.templates, postings)
+    return Processor(
+        postings,
+        replies=replies,
+        follow_up_days=cfg.replies.follow_up_days,
+        unrouted_off=frozenset(b.name for b in cfg.mailboxes if not b.reply_unrouted),
+        ocr=ocr_for(cfg),
+    )
+
+
+def ocr_for(cfg: Config) -> Ocr | None:
+    """OCR as configured, refused at start when the tesseract program is missing."""
+    if not cfg.documents.ocr:
+        return None
+    if not Ocr.available():
+        raise ConfigError(
+            "documents.ocr = true, but the tesseract program is not installed "
+            "(Debian: apt-get install tesseract-ocr)"
+        )
+    return Ocr(cfg.documents.ocr_languages, cfg.documents.ocr_seconds)
+
+
+def _log_progress(stats: PollStats) -> None:
+    event(
+        log,
+        "batch",
+        mailbox=stats.mailbox,
+        fetched=stats.fetched,
+        stored=stats.stored,
+        failed=stats.failed,
+        backlog=stats.backlog,
+    )
+
+
+def reprocess(
+    engine: Engine,
+    processor: Processor,
+    posting: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Re-run extraction and rules over stored raw messages, oldest first, after a rule change.
+
+    With `posting`, only messages from the mailbox that posting belongs to. Each message is
+    committed on its own, so an interruption loses nothing. It never queues replies:
+    applicants are answered once, when their mail arrives. Returns counts of outcomes.
+    """
+    processor = replace(processor, queue_replies=False)
+    query = select(store.models.RawMessage.id).order_by(store.models.RawMessage.id)
+    if posting:
+        if posting not in processor.postings:
+            raise IntakeError(f"no posting {posting!r} (known: {', '.join(processor.postings)})")
+        query = query.where(store.models.RawMessage.mailbox == processor.postings[posting].mailbox)
+    with open_session(engine) as session:
+        ids = list(session.exec(query))
+    counts: dict[str, int] = {}
+    for done, raw_id in enumerate(ids, start=1):
+        with open_session(engine) as session:
+            raw = session.get(store.models.RawMessage, raw_id)
+            processor(session, raw)
+            session.commit()
+            outcome = (raw.error and "failed") or store.outcome(session, raw)
+        counts[outcome] = counts.get(outcome, 0) + 1
+        if progress:
+            progress(done, len(ids))
+    return counts

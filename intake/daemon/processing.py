@@ -1,0 +1,96 @@
+"""One stored message, processed: read it, load its history, decide, write once.
+
+The decision (`decision.decide`) is pure; this module is the edge around it. It runs
+inside a savepoint of the caller's transaction, so the application, its documents and
+flags and the replies it is due (queued in the outbox) land together or not at all; a
+message that fails anywhere is quarantined with the reason, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from intake.decisions.classify import BOUNCE
+from intake.decisions.decision import Decision, Setup, decide
+from intake.decisions.rules import Posting
+from intake.decisions.safety import ReplyPolicy
+from intake.extraction.documents import Ocr
+from intake.extraction.extract import Part, read
+from intake.logs import event
+from intake.mail.parse import parse_message
+from intake.replies import bounces, outbox
+from intake.storage import history, models, store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Processor:
+    """What processing needs besides the message: rules, clock, and how to reply."""
+
+    postings: dict[str, Posting]
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    timeout: float = 20.0
+    replies: outbox.ReplySettings | None = None
+    follow_up_days: int = 60
+    # mailboxes that do not answer an application no posting fits
+    unrouted_off: frozenset[str] = field(default_factory=frozenset)
+    queue_replies: bool = True  # reprocessing decides again but never queues a reply
+    ocr: Ocr | None = None  # read scanned resumes by OCR ([documents] ocr = true)
+
+    def setup(self, mailbox: str | None) -> Setup:
+        settings = self.replies
+        return Setup(
+            postings=self.postings,
+            mailbox=mailbox,
+            follow_up_days=self.follow_up_days,
+            own_addresses=settings.own_addresses if settings else frozenset(),
+            policy=settings.policy if settings else ReplyPolicy(),
+            unrouted_reply=mailbox not in self.unrouted_off,
+        )
+
+    def read(self, raw: models.RawMessage) -> Part:
+        return read(parse_message(raw.raw), timeout=self.timeout, ocr=self.ocr)
+
+    def __call__(self, session: Session, raw: models.RawMessage) -> None:
+        process(session, raw, self)
+
+
+def judge(session: Session, raw: models.RawMessage, proc: Processor, now: datetime) -> Decision:
+    """The decision about a stored message, with its real history (only what came before
+    it): what the daemon stores, and what `intake rules explain --message` shows."""
+    part = proc.read(raw)
+    setup = proc.setup(raw.mailbox)
+    return decide(part, history.load(session, raw, part, setup, proc.read, now), setup, now)
+
+
+def process(session: Session, raw: models.RawMessage, proc: Processor) -> None:
+    """Decide and write, in a savepoint; failures become data."""
+    where = {"mailbox": raw.mailbox, "uid": raw.uid, "message_id": raw.message_id}
+    try:
+        with session.begin_nested():
+            now = proc.clock()
+            decision = judge(session, raw, proc, now)
+            app = store.write(session, raw, decision)
+            if decision.kind == BOUNCE:
+                bounces.note(session, raw.raw)
+            if proc.replies is not None and proc.queue_replies:
+                outbox.queue(session, proc.replies, raw, decision, app, now)
+    except Exception as exc:  # quarantine: the raw message stays, with the reason
+        raw.status, raw.kind = "failed", None
+        raw.error = f"{type(exc).__name__}: {exc}"[:2000]
+        event(log, "quarantined", logging.WARNING, **where, reason=raw.error)
+        return
+    event(
+        log,
+        "message",
+        **where,
+        kind=raw.kind,
+        outcome=store.outcome(session, raw),
+        application=raw.application_id or store.application_id(session, raw),
+    )

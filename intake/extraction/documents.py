@@ -1,0 +1,199 @@
+"""Attachments to text and link targets: PDF (pdfminer.six), DOCX (python-docx), text.
+
+The format is sniffed from the bytes, not trusted from the file name or MIME type
+(a PDF called `resume.doc` is a PDF). PDF and DOCX parsing run isolated with a time
+and memory limit; whatever goes wrong comes back as `error`, never as an exception.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import zipfile
+from dataclasses import dataclass
+
+from intake.errors import ExtractionError
+from intake.extraction.worker import run_isolated
+
+MAX_DOCX_UNPACKED = 200 * 2**20
+
+
+@dataclass(frozen=True)
+class DocumentText:
+    """What one attachment yields. `error` says why it could not be read; a document that
+    opened but holds no text (a scan) has no error and state `no_text`."""
+
+    format: str  # pdf | docx | text | html | other
+    text: str = ""
+    links: tuple[str, ...] = ()
+    error: str | None = None
+    pages: int | None = None
+    ocr: bool = False  # the text was recognised from page images
+
+    @property
+    def state(self) -> str:
+        """text | no_text (opened, nothing to read: a scan) | unreadable (with `error`)."""
+        if self.error:
+            return "unreadable"
+        return "text" if self.text.strip() else "no_text"
+
+
+def sniff(data: bytes, filename: str | None, content_type: str) -> str:
+    """Name the format by content: magic bytes first, declared type only for text."""
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return (
+            "docx" if b"word/" in data[:65536] or _zip_has(data, "word/document.xml") else "other"
+        )
+    kind = content_type.lower()
+    name = (filename or "").lower()
+    if kind == "text/html" or name.endswith((".html", ".htm")):
+        return "html"
+    if kind.startswith("text/") or name.endswith((".txt", ".md")):
+        return "text"
+    return "other"
+
+
+def _zip_has(data: bytes, member: str) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return member in archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return False
+
+
+def pdf_text(data: bytes) -> tuple[str, list[str], int]:
+    """Text, link-annotation URIs and page count of a PDF, in one pass of pdfminer."""
+    from pdfminer.converter import TextConverter
+    from pdfminer.layout import LAParams
+    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+    from pdfminer.pdfpage import PDFPage
+
+    out = io.StringIO()
+    manager = PDFResourceManager()
+    device = TextConverter(manager, out, laparams=LAParams())
+    interpreter = PDFPageInterpreter(manager, device)
+    links: list[str] = []
+    pages = 0
+    for page in PDFPage.get_pages(io.BytesIO(data)):
+        pages += 1
+        interpreter.process_page(page)
+        links.extend(_annotation_uris(page))
+    device.close()
+    return out.getvalue(), links, pages
+
+
+def _annotation_uris(page: object) -> list[str]:
+    """URIs of a page's link annotations: a resume often links the word "GitHub"."""
+    from pdfminer.pdftypes import resolve1
+
+    uris = []
+    for ref in resolve1(getattr(page, "annots", None)) or []:
+        annot = resolve1(ref)
+        action = resolve1(annot.get("A")) if isinstance(annot, dict) else None
+        uri = resolve1(action.get("URI")) if isinstance(action, dict) else None
+        if isinstance(uri, bytes | str):
+            uris.append(uri.decode("latin-1") if isinstance(uri, bytes) else uri)
+    return uris
+
+
+def docx_text(data: bytes) -> tuple[str, list[str]]:
+    """Paragraph and table text plus external hyperlink targets of a DOCX."""
+    import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if sum(info.file_size for info in archive.infolist()) > MAX_DOCX_UNPACKED:
+            raise ExtractionError("DOCX unpacks to more than 200 MiB")
+    document = docx.Document(io.BytesIO(data))
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            lines.append("\t".join(cell.text for cell in row.cells))
+    links = [
+        rel.target_ref
+        for rel in document.part.rels.values()
+        if rel.reltype == RELATIONSHIP_TYPE.HYPERLINK and rel.is_external
+    ]
+    return "\n".join(lines), links
+
+
+@dataclass(frozen=True)
+class Ocr:
+    """Optical character recognition of scanned PDFs (config `[documents] ocr = true`):
+    pypdfium2 renders the first `pages` pages, the `tesseract` program reads them."""
+
+    languages: str = "eng"
+    seconds: float = 60.0  # for the whole document
+    pages: int = 3
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("tesseract") is not None
+
+
+def ocr_pdf(data: bytes, ocr: Ocr) -> str:
+    """The text tesseract recognises on the first pages of a scan (runs isolated)."""
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(data)
+    pages = []
+    for index in range(min(len(pdf), ocr.pages)):
+        image = pdf[index].render(scale=300 / 72).to_pil().convert("L")
+        png = io.BytesIO()
+        image.save(png, format="PNG")
+        done = subprocess.run(
+            ["tesseract", "stdin", "stdout", "-l", ocr.languages],
+            input=png.getvalue(),
+            capture_output=True,
+            check=True,
+            timeout=ocr.seconds,
+        )
+        pages.append(done.stdout.decode("utf-8", "replace"))
+    return "\n".join(pages)
+
+
+def _recognised(data: bytes, links: tuple[str, ...], pages: int, ocr: Ocr) -> DocumentText:
+    """A scan read by OCR; if OCR fails it is still a scan, not an unreadable file."""
+    try:
+        text = run_isolated(ocr_pdf, data, ocr, timeout=ocr.seconds + 5)
+    except ExtractionError:
+        return DocumentText("pdf", "", links, None, pages)
+    return DocumentText("pdf", text, links, None, pages, ocr=bool(text.strip()))
+
+
+def _html_text(data: bytes) -> str:
+    from intake.mail.parse import html_to_text
+
+    return html_to_text(data.decode("utf-8", "replace"))
+
+
+def read_document(
+    data: bytes,
+    filename: str | None,
+    content_type: str,
+    *,
+    timeout: float = 20.0,
+    ocr: Ocr | None = None,
+) -> DocumentText:
+    """Extract one attachment; failures become `error`, so the caller can flag them. A
+    scanned PDF (pages, no text layer) is read by OCR when `ocr` is given."""
+    fmt = sniff(data, filename, content_type)
+    try:
+        if fmt == "pdf":
+            text, links, pages = run_isolated(pdf_text, data, timeout=timeout)
+            if ocr is not None and pages and not text.strip():
+                return _recognised(data, tuple(links), pages, ocr)
+            return DocumentText(fmt, text, tuple(links), None, pages)
+        if fmt == "docx":
+            text, links = run_isolated(docx_text, data, timeout=timeout)
+            return DocumentText(fmt, text, tuple(links))
+    except ExtractionError as exc:
+        return DocumentText(fmt, error=f"cannot read {fmt.upper()}: {exc}")
+    if fmt == "html":
+        return DocumentText(fmt, _html_text(data))
+    if fmt == "text":
+        return DocumentText(fmt, data.decode("utf-8", "replace"))
+    return DocumentText(fmt, error=f"unsupported format ({content_type})")

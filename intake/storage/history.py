@@ -1,0 +1,150 @@
+"""What the database knows that a decision about a new message needs: a snapshot, read
+once before `decision.decide` runs.
+
+The application the message's thread belongs to (In-Reply-To/References: our reply's
+Message-ID or the applicant's own message), the same person's earlier applications (same
+address, or a link to the same GitHub login) with the messages of those it could
+continue, and the state of the addresses a reply might go to (bounced, recent replies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import String, cast
+from sqlmodel import Session, col, func, or_, select
+
+from intake.decisions.decision import Earlier, History, Setup, people
+from intake.extraction.extract import Part, assemble
+from intake.extraction.links import logins
+from intake.storage import models
+
+ReadPart = Callable[[models.RawMessage], Part]
+
+
+def load(
+    session: Session,
+    raw: models.RawMessage,
+    part: Part,
+    setup: Setup,
+    read_part: ReadPart,
+    now: datetime,
+) -> History:
+    """The snapshot for `raw` (whose `part` is already read): only what came before it."""
+    msg = part.message
+    single = assemble([part])
+    applicant, referrer = people(part, single, setup.own_addresses)
+    since = _aware(part.date or now) - timedelta(days=setup.follow_up_days)
+    thread = _thread(session, [*msg.references, *filter(None, [msg.in_reply_to])], raw.id)
+
+    def earlier(app: models.Application, with_parts: bool) -> Earlier:
+        return _earlier(session, app, read_part if with_parts else None, raw.id)
+
+    person = [
+        earlier(app, _aware(app.received_at or app.created_at) >= since)
+        for app in by_person(session, applicant.email, single.github, raw.id)
+    ]
+    addresses = {p.email.lower() for p in (applicant, referrer) if p and p.email}
+    return History(
+        thread=earlier(thread, True) if thread else None,
+        person=tuple(person),
+        bounced=frozenset(
+            session.exec(
+                select(models.BouncedAddress.address).where(
+                    col(models.BouncedAddress.address).in_(addresses)
+                )
+            )
+        ),
+        recent=_recent_replies(
+            session, addresses, now - timedelta(hours=setup.policy.window_hours)
+        ),
+    )
+
+
+def _earlier(
+    session: Session, app: models.Application, read_part: ReadPart | None, before_raw_id: int
+) -> Earlier:
+    """An application, with its messages before `before_raw_id` re-read when it may be
+    continued (reprocessing in order never sees a later message as history)."""
+    parts: tuple[Part, ...] = ()
+    if read_part is not None:
+        rows = session.exec(
+            select(models.RawMessage)
+            .where(
+                or_(
+                    models.RawMessage.id == app.raw_message_id,
+                    models.RawMessage.application_id == app.id,
+                ),
+                models.RawMessage.id < before_raw_id,
+            )
+            .order_by(models.RawMessage.id)
+        )
+        parts = tuple(read_part(row) for row in rows)
+    applicant = session.get(models.Applicant, app.applicant_id)
+    received = _aware(app.received_at) if app.received_at else None
+    return Earlier(app.id, app.posting, received, parts, applicant.email if applicant else None)
+
+
+def _thread(session: Session, ids: list[str], before_raw_id: int) -> models.Application | None:
+    """The application a reply belongs to, by the Message-IDs it answers."""
+    if not ids:
+        return None
+    reply = session.exec(
+        select(models.Outbox).where(
+            col(models.Outbox.message_id).in_(ids), col(models.Outbox.application_id).is_not(None)
+        )
+    ).first()
+    if reply:
+        return session.get(models.Application, reply.application_id)
+    query = select(models.RawMessage).where(
+        col(models.RawMessage.message_id).in_(ids), models.RawMessage.id < before_raw_id
+    )
+    for row in session.exec(query):
+        if row.application_id:
+            return session.get(models.Application, row.application_id)
+        owned = session.exec(
+            select(models.Application).where(models.Application.raw_message_id == row.id)
+        ).first()
+        if owned:
+            return owned
+    return None
+
+
+def by_person(
+    session: Session, email: str | None, github: Iterable[str], before_raw_id: int
+) -> list[models.Application]:
+    """Earlier applications by the same person, oldest first: the same (lower-cased)
+    address, or a GitHub link to the same login."""
+    same = [models.Applicant.email == (email or "").lower()] if email else []
+    text = cast(models.Application.github, String)
+    for login in sorted(logins(github)):
+        same += [text.ilike(f'%github.com/{login}"%'), text.ilike(f"%github.com/{login}/%")]
+    if not same:
+        return []
+    query = (
+        select(models.Application)
+        .join(models.Applicant, models.Applicant.id == models.Application.applicant_id)
+        .where(or_(*same), models.Application.raw_message_id < before_raw_id)
+        .order_by(models.Application.id)
+    )
+    return list(session.exec(query))
+
+
+def _recent_replies(session: Session, addresses: set[str], since: datetime) -> dict[str, int]:
+    if not addresses:
+        return {}
+    query = (
+        select(models.Outbox.to_address, func.count())
+        .where(
+            col(models.Outbox.to_address).in_(addresses),
+            col(models.Outbox.status).in_(models.COUNTED),
+            models.Outbox.created_at >= since,
+        )
+        .group_by(models.Outbox.to_address)
+    )
+    return dict(session.exec(query).all())
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
