@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from intake import __version__, config, logs
+from intake import __version__, config, logs, resources
 from intake.errors import IntakeError
 
 CONFIG_ENV = "INTAKE_CONFIG"
@@ -44,15 +44,25 @@ class IntakeGroup(click.Group):
     envvar=CONFIG_ENV,
     default=config.DEFAULT_PATH,
     show_default=True,
-    help=f"Configuration file (or ${CONFIG_ENV}).",
+    help=f"Configuration file (or ${CONFIG_ENV}). Without one, `parse` and `rules` use the "
+    "rules and templates this package ships (see `intake init` to copy them).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every message handled.")
 @LOG_FORMAT
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path, verbose: bool, log_format: str) -> None:
-    """Turn job-application mailboxes into a triaged pipeline."""
+    """Turn job-application mailboxes into a triaged pipeline.
+
+    \b
+    Packaged defaults (used without a config file; `intake init DIR` copies them):
+      rules:     {rules}
+      templates: {templates}
+    """
     logs.setup(logging.INFO if verbose else logging.WARNING, log_format)
     ctx.obj = config_path
+
+
+cli.help = (cli.help or "").format(rules=resources.rules(), templates=resources.templates())
 
 
 def load_config(ctx: click.Context) -> config.Config:
@@ -510,6 +520,29 @@ def database(ctx: click.Context):
     from intake.storage.db import session as open_session
 
     return open_session(make_engine(load_config(ctx).database_url))
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False)
+@click.option("--systemd", is_flag=True, help="Print a systemd unit for `intake run` instead.")
+@click.pass_context
+def init(ctx: click.Context, directory: Path | None, systemd: bool) -> None:
+    """Write a starter config.toml, rules/ and templates/ into DIRECTORY (never overwrites)."""
+    from intake.starter import init as write_starter
+    from intake.starter import systemd_unit
+
+    if systemd:
+        click.echo(systemd_unit(), nl=False)
+        return
+    if directory is None:
+        raise click.UsageError("give a DIRECTORY to write into (or --systemd)")
+    for path in write_starter(directory):
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"next: edit {directory / 'config.toml'} (mailboxes, [smtp]), put the passwords in the "
+        "environment variables it names, then `intake --config "
+        f"{directory / 'config.toml'} rules check` and `... poll --once`"
+    )
 
 
 @cli.command()

@@ -17,9 +17,10 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 
 @cache
 def shipped(name: str) -> Path:
-    """The shipped folder `name` ("rules", "templates", "data/universities", "data/sample")."""
+    """The shipped file or folder `name` ("rules", "templates", "data/universities",
+    "data/sample", "config.example.toml", "contrib/intake.service")."""
     packaged = Path(str(files("intake.shipped"))) / name
-    return packaged if packaged.is_dir() else CHECKOUT / name
+    return packaged if packaged.exists() else CHECKOUT / name
 
 
 def installed() -> bool:
