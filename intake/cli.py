@@ -313,7 +313,7 @@ def reprocess(ctx: click.Context, posting: str | None) -> None:
     with Progress(transient=True) as bar:
         task = bar.add_task("reprocessing", total=None)
         counts = run(
-            make_engine(cfg.database_url),
+            make_engine(cfg.database_url, create=False),
             processor,
             posting,
             lambda done, total: bar.update(task, completed=done, total=total),
@@ -371,7 +371,7 @@ def digest_command(ctx: click.Context, since: str | None, posting: str | None, f
 
     cfg = load_config(ctx)
     now = datetime.now(UTC)
-    engine = make_engine(cfg.database_url)
+    engine = make_engine(cfg.database_url, create=False)
     start = digest.window(engine, now, parse_since(since, now))
     if fmt in ("csv", "json"):
         with database(ctx) as session:
@@ -494,7 +494,7 @@ def outbox_send(ctx: click.Context, ignore_backoff: bool) -> None:
         raise IntakeError("no [smtp] table, or smtp.dry_run = true: nothing can be sent")
     now = datetime.now(UTC)
     when = now + timedelta(days=36500) if ignore_backoff else now
-    stats = send_due(make_engine(cfg.database_url), cfg.smtp, when)
+    stats = send_due(make_engine(cfg.database_url, create=False), cfg.smtp, when)
     click.echo(f"sent {stats.sent}, retrying later {stats.retrying}, failed {stats.failed}")
     if stats.failed or stats.retrying:
         ctx.exit(1)
@@ -516,10 +516,42 @@ def outbox_retry(ctx: click.Context, ids: tuple[int, ...]) -> None:
 
 
 def database(ctx: click.Context):
+    """A session on the configured database, which must exist (read commands never make one)."""
     from intake.storage.db import make_engine
     from intake.storage.db import session as open_session
 
-    return open_session(make_engine(load_config(ctx).database_url))
+    return open_session(make_engine(load_config(ctx).database_url, create=False))
+
+
+@cli.group()
+def db() -> None:
+    """The database schema: where it stands, and migrating it after an upgrade."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Migrate the database to this release's schema, in place (stop the daemon first)."""
+    from intake.storage.db import upgrade
+
+    url = load_config(ctx).database_url
+    before, now = upgrade(url)
+    if before.has_tables and before.revision == now:
+        click.echo(f"{url}: already at revision {now}")
+    else:
+        click.echo(f"{url}: {before.describe} -> revision {now}")
+
+
+@db.command("current")
+@click.pass_context
+def db_current(ctx: click.Context) -> None:
+    """The database's schema revision, and this release's."""
+    from intake.storage.db import current, head
+
+    url = load_config(ctx).database_url
+    found = current(url)
+    state = "up to date" if found.revision == head() else "run `intake db upgrade`"
+    click.echo(f"{url}: {found.describe}; this release: revision {head()} ({state})")
 
 
 @cli.command()

@@ -77,3 +77,12 @@ class PostgresServer:
 
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def restore(self, dump: Path) -> str:
+        """A new database loaded from a plain-SQL pg_dump; its SQLAlchemy URL."""
+        url = self.new_database()
+        name = url.rsplit("/", 1)[1]
+        command = [str(self.bin / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"]
+        command += ["-p", str(self.port), "-U", "postgres", "-d", name, "-f", str(dump)]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        return url

@@ -10,12 +10,26 @@ from intake.errors import ConfigError
 from intake.storage.db import make_engine
 
 
-def test_database_from_an_older_intake_is_refused(tmp_path):
+def test_database_from_an_older_intake_is_refused_naming_the_upgrade(tmp_path):
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, message_id TEXT)")
-    with pytest.raises(ConfigError, match=r"table outbox lacks application_id, trigger_id"):
+    with pytest.raises(ConfigError, match=r"made before migrations\); run `intake db upgrade`"):
         make_engine(f"sqlite:///{path}")
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('0001')")
+    with pytest.raises(ConfigError, match=r"\(revision 0001\); run `intake db upgrade`"):
+        make_engine(f"sqlite:///{path}")
+
+
+def test_database_from_a_newer_intake_is_refused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    make_engine(url)
+    with sqlite3.connect(tmp_path / "new.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(ConfigError, match="made by a newer intake \\(revision 9999\\)"):
+        make_engine(url)
 
 
 def test_a_new_database_is_created_and_reopened(tmp_path):

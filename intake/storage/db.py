@@ -1,51 +1,157 @@
-"""Database engine and schema: SQLite by default, PostgreSQL when several machines share it."""
+"""Database engine and schema: SQLite by default, PostgreSQL when several machines share it.
+
+The schema has Alembic revisions (`migrations/`). A new database is created at the latest
+one; every command refuses a database an older release made, with one line naming
+`intake db upgrade`, which migrates it in place (checkpoints, outbox and all), so an
+upgrade never starts over and never acknowledges anyone twice.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from intake.errors import ConfigError
 from intake.storage import models  # noqa: F401  (registers the tables)
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The release before migrations made these tables and no alembic_version table.
+BEFORE_MIGRATIONS = "0001"
 
-def make_engine(url: str) -> Engine:
-    """Connect and create the schema on first run."""
-    if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+@dataclass(frozen=True)
+class Schema:
+    """Where a database stands: empty, made before migrations, or at a revision."""
+
+    revision: str | None  # None: no alembic_version
+    has_tables: bool
+
+    @property
+    def describe(self) -> str:
+        if not self.has_tables:
+            return "empty"
+        return f"revision {self.revision}" if self.revision else "made before migrations"
+
+
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """Connect to an intake database at the current schema. `create`: make it when there
+    is none (the commands that store mail); otherwise a missing database is an error, so
+    a wrong path never looks like "nothing here"."""
+    path = _sqlite_path(url)
+    if path is not None and not path.exists() and not create:
+        raise ConfigError(
+            f"database.url: {url}: no database there (`intake poll --once` or `intake run` "
+            "creates it)"
+        )
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = connect(url)
+    with engine.begin() as conn:
+        found = schema(conn)
+        if not found.has_tables and create:
+            SQLModel.metadata.create_all(conn)
+            _stamp(conn, head())
+            return engine
+    _require_current(found, url)
+    return engine
+
+
+def connect(url: str, *, foreign_keys: bool = True) -> Engine:
+    """An engine, without looking at the schema. SQLite enforces foreign keys, except
+    while a migration copies tables (Alembic's batch mode)."""
     try:
         engine = create_engine(url)
     except Exception as exc:  # bad URL or missing driver
         raise ConfigError(f"database.url: cannot use {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    SQLModel.metadata.create_all(engine)
-    _check_schema(engine, url)
+        event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn, foreign_keys))
     return engine
 
 
-def _check_schema(engine: Engine, url: str) -> None:
-    """Refuse a database made by an older intake instead of failing mid-poll."""
-    found = inspect(engine)
-    for table in SQLModel.metadata.sorted_tables:
-        have = {column["name"] for column in found.get_columns(table.name)}
-        missing = [column.name for column in table.columns if column.name not in have]
-        if missing:
-            raise ConfigError(
-                f"database.url: {url}: table {table.name} lacks {', '.join(missing)}: it was "
-                "created by an older intake; export what you need and start a new database"
-            )
+def _sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url.removeprefix("sqlite:///"))
+    return None
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def schema(conn: Connection) -> Schema:
+    tables = set(inspect(conn).get_table_names())
+    revision = MigrationContext.configure(conn).get_current_revision()
+    return Schema(revision, bool(tables & set(SQLModel.metadata.tables)))
+
+
+@cache
+def head() -> str:
+    return ScriptDirectory.from_config(_alembic(None)).get_current_head()
+
+
+def _require_current(found: Schema, url: str) -> None:
+    if found.has_tables and found.revision == head():
+        return
+    if not found.has_tables:
+        raise ConfigError(f"database.url: {url}: no intake tables there")
+    known = {s.revision for s in ScriptDirectory.from_config(_alembic(None)).walk_revisions()}
+    if found.revision and found.revision not in known:
+        raise ConfigError(
+            f"database.url: {url}: made by a newer intake (revision {found.revision}); "
+            "upgrade intake"
+        )
+    raise ConfigError(
+        f"database.url: {url}: made by an older intake ({found.describe}); "
+        "run `intake db upgrade` (stop the daemon first)"
+    )
+
+
+def upgrade(url: str) -> tuple[Schema, str]:
+    """Migrate the database in place to the current schema (creating it when there is
+    none); returns where it stood and the revision it is at now."""
+    path = _sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = connect(url, foreign_keys=False)
+    with engine.begin() as conn:
+        before = schema(conn)
+        if not before.has_tables:
+            SQLModel.metadata.create_all(conn)
+            _stamp(conn, head())
+            return before, head()
+        if before.revision is None:
+            _stamp(conn, BEFORE_MIGRATIONS)
+        command.upgrade(_alembic(conn), "head")
+    return before, head()
+
+
+def current(url: str) -> Schema:
+    with connect(url).connect() as conn:
+        return schema(conn)
+
+
+def _stamp(conn: Connection, revision: str) -> None:
+    command.stamp(_alembic(conn), revision)
+
+
+def _alembic(conn: Connection | None) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def _sqlite_pragmas(dbapi_connection, foreign_keys: bool) -> None:
     """WAL lets the CLI read while the daemon writes; wait instead of failing on a lock."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cursor.close()
 
 

@@ -126,7 +126,10 @@ class Outbox(SQLModel, table=True):
     recipient's server refused it). `reason` says why for every status but sent.
     """
 
-    __table_args__ = (UniqueConstraint("message_id"), UniqueConstraint("trigger_id", "role"))
+    __table_args__ = (
+        UniqueConstraint("message_id"),
+        UniqueConstraint("trigger_id", "role", name="uq_outbox_trigger_id_role"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int | None = Field(default=None, foreign_key="application.id", index=True)

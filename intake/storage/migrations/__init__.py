@@ -1,0 +1,1 @@
+"""Alembic revisions of intake's schema, run from code (`intake db upgrade`)."""
