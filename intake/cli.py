@@ -484,7 +484,7 @@ def outbox_show(ctx: click.Context, row_id: int) -> None:
 @click.pass_context
 def outbox_send(ctx: click.Context, ignore_backoff: bool) -> None:
     """Send the pending replies that are due."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from intake.replies.outbox import send_due
     from intake.storage.db import make_engine
@@ -492,9 +492,8 @@ def outbox_send(ctx: click.Context, ignore_backoff: bool) -> None:
     cfg = load_config(ctx)
     if cfg.smtp is None or cfg.smtp.dry_run:
         raise IntakeError("no [smtp] table, or smtp.dry_run = true: nothing can be sent")
-    now = datetime.now(UTC)
-    when = now + timedelta(days=36500) if ignore_backoff else now
-    stats = send_due(make_engine(cfg.database_url, create=False), cfg.smtp, when)
+    engine = make_engine(cfg.database_url, create=False)
+    stats = send_due(engine, cfg.smtp, datetime.now(UTC), ignore_backoff=ignore_backoff)
     click.echo(f"sent {stats.sent}, retrying later {stats.retrying}, failed {stats.failed}")
     if stats.failed or stats.retrying:
         ctx.exit(1)

@@ -216,3 +216,55 @@ def test_a_failing_job_is_logged_as_an_event_and_the_daemon_goes_on(tmp_path, mo
     [failed] = [r for r in caplog.records if getattr(r, "event", None) == "job_failed"]
     assert failed.fields == {"job": "broken", "error": "RuntimeError('database is locked')"}
     assert daemon.jobs_running == 0
+
+
+def test_two_mailboxes_receiving_at_once_are_both_acknowledged_within_two_seconds(
+    tmp_path, imap_server, imap_folder, smtp
+):
+    """Mail APPENDed to two IDLE mailboxes at the same moment: the send after one poll is
+    never skipped because the other's is running, and neither waits for send_seconds."""
+    account = imap_server.account
+    folders = {"careers": f"{imap_folder}-a", "interns": f"{imap_folder}-b"}
+    boxes = "".join(
+        f'[mailboxes.{name}]\nhost = "{account.host}"\nport = {account.port}\ntls = "none"\n'
+        f'username = "{account.username}"\npassword_env = "{PASSWORD_ENV}"\n'
+        f'folder = "{folder}"\naddress = "{name}@numenta.com"\nidle = true\npoll_seconds = 3600\n'
+        for name, folder in folders.items()
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n[rules]\ndir = "{DEFAULT_DIR}"\n'
+        f'[replies]\ntemplates = "{DEFAULT_TEMPLATES}"\n[daemon]\nsend_seconds = 3600\n'
+        f'[digest]\nschedule = ""\n{boxes}'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n'
+        f'from_address = "Numenta Careers <careers@numenta.com>"\n'
+    )
+    for folder in folders.values():  # the folders exist before the watchers select them
+        append_messages(account, folder, [])
+    env = {**os.environ, PASSWORD_ENV: account.password}
+    daemon = Running(config, env)
+    try:
+        for name in folders:
+            daemon.wait_for("idle_started", mailbox=name)
+            daemon.wait_for("poll", mailbox=name)
+        mails = {
+            "careers": application("Ana One", "ana@example.org", n=1),
+            "interns": application("Ben Two", "ben@example.org", n=2),
+        }
+        threads = [
+            threading.Thread(target=append_messages, args=(account, folders[name], [raw]))
+            for name, raw in mails.items()
+        ]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        assert smtp.wait_for(2, timeout=20), "not both acknowledged"
+        elapsed = time.monotonic() - started
+        assert sorted(m.rcpt_tos[0] for m in smtp.messages) == [
+            "ana@example.org",
+            "ben@example.org",
+        ]
+        assert elapsed < 2.0, f"both acknowledged after {elapsed:.2f}s"
+    finally:
+        assert daemon.stop() == 0
+    assert not [e for e in daemon.events if e["event"] == "job_failed"]

@@ -411,3 +411,35 @@ def test_the_candidate_answering_our_acknowledgement_joins_the_referred_applicat
     ]
     folded = rows(cfg, RawMessage, RawMessage.application_id == app.id)
     assert [r.kind for r in folded] == ["follow_up"]
+
+
+def test_send_now_ignores_the_retry_delay_but_keeps_the_real_clock(setup, smtp):
+    dead = free_port()
+    cfg = setup(application("Ana One", "ana@example.org", n=1), port=dead)
+    path = str(cfg.base_dir / "config.toml")
+    [waiting] = rows(cfg, Outbox)
+    assert waiting.status == "pending" and aware(waiting.next_attempt_at) > datetime.now(UTC)
+    # still down: a second failed attempt is retried after a real, doubled delay
+    result = CliRunner().invoke(cli, ["--config", path, "outbox", "send", "--now"])
+    assert "retrying later 1" in result.output
+    [again] = rows(cfg, Outbox)
+    delay = aware(again.next_attempt_at) - datetime.now(UTC)
+    assert again.attempts == 2
+    assert (
+        timedelta(seconds=cfg.smtp.retry_seconds)
+        < delay
+        <= timedelta(seconds=2 * cfg.smtp.retry_seconds)
+    )
+    # up again: sent now, and recorded as sent now (not a century ahead)
+    text = (
+        (cfg.base_dir / "config.toml").read_text().replace(f"port = {dead}", f"port = {smtp.port}")
+    )
+    (cfg.base_dir / "config.toml").write_text(text)
+    result = CliRunner().invoke(cli, ["--config", path, "outbox", "send", "--now"])
+    assert "sent 1, retrying later 0, failed 0" in result.output, result.output
+    [sent] = rows(cfg, Outbox)
+    assert abs(aware(sent.sent_at) - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

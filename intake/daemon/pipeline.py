@@ -154,12 +154,20 @@ def poll_one(
     engine: Engine,
     processor: Processor,
     stopping: Callable[[], bool] = lambda: False,
+    committed: Callable[[PollStats], None] | None = None,
 ) -> PollStats:
-    """Connect, poll, and record how it went (for `intake status`); never raises IntakeError."""
+    """Connect, poll, and record how it went (for `intake status`); never raises IntakeError.
+    `committed` is told after each committed batch (the daemon sends its replies then)."""
+
+    def progress(stats: PollStats) -> None:
+        _log_progress(stats)
+        if committed:
+            committed(stats)
+
     try:
         with connect(box) as mailbox:
             stats = poll_mailbox(
-                box, mailbox, engine, processor, progress=_log_progress, stopping=stopping
+                box, mailbox, engine, processor, progress=progress, stopping=stopping
             )
     except IntakeError as exc:
         stats = PollStats(box.name, error=str(exc))

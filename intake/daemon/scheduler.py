@@ -1,10 +1,13 @@
 """`intake run`: the long-running daemon (APScheduler 3.x).
 
-One polling job per mailbox (never two at once, missed runs coalesced), the outbox
-sender, and the digest on its cron schedule. SIGTERM/SIGINT set a stop flag: the poll in
-progress finishes the message in hand, commits and checkpoints; then the scheduler
-shuts down waiting for its jobs, and the process exits 0. One daemon per database: a
-second one refuses to start.
+One polling job per mailbox (never two at once, missed runs coalesced) and the digest on
+its cron schedule, in APScheduler; the outbox sender in a thread of its own that sends at
+once whenever a poll commits mail (and every `send_seconds` for retries): requests that
+come while it sends make one more round right after, so none is skipped or kept waiting
+for the next interval. Every job runs through one wrapper (failures are `job_failed`
+events; SIGTERM waits for the running ones). SIGTERM/SIGINT set a stop flag: the poll in
+progress finishes the message in hand, commits and checkpoints; then the jobs are
+drained and the process exits 0. One daemon per database: a second one refuses to start.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class Daemon:
         self.watchers: list[Watcher] = []
         self.running = threading.Condition()
         self.jobs_running = 0
+        self.send_requested = threading.Event()
+        self.sender = threading.Thread(target=self._sender, name="outbox", daemon=True)
 
     def run(self) -> None:
         """Until SIGTERM or SIGINT."""
@@ -65,6 +70,8 @@ class Daemon:
         with single_instance(self.engine, self.stop if self.wait else None):
             self._schedule()
             self.scheduler.start()
+            if self._sends:
+                self.sender.start()
             for watcher in self.watchers:
                 watcher.start()
             event(
@@ -76,6 +83,7 @@ class Daemon:
             )
             self.stop.wait()
             event(log, "stopping", reason="signal")
+            self.send_requested.set()  # wakes the sender, which sees the stop and ends
             self._drain()
             for watcher in self.watchers:
                 watcher.join(timeout=10)
@@ -85,6 +93,8 @@ class Daemon:
         """Stop starting jobs, let the running ones finish, then shut down. (Shutting
         APScheduler 3 down while a job calls into it can deadlock on its locks.)"""
         self.scheduler.pause()
+        if self.sender.is_alive():
+            self.sender.join()
         with self.running:
             self.running.wait_for(lambda: self.jobs_running == 0)
         self.scheduler.shutdown(wait=True)
@@ -112,9 +122,9 @@ class Daemon:
         now = datetime.now(UTC)
         for box in self.cfg.mailboxes:
             self.scheduler.add_job(
-                self.poll,
+                self._job,
                 IntervalTrigger(seconds=box.poll_seconds),
-                args=[box],
+                args=[self.poll, box],
                 id=f"poll:{box.name}",
                 next_run_time=now,
             )
@@ -122,14 +132,6 @@ class Daemon:
                 self.watchers.append(
                     Watcher(box, lambda b=box: self.wake(f"poll:{b.name}"), self.stop)
                 )
-        smtp = self.cfg.smtp
-        if smtp and not smtp.dry_run:
-            self.scheduler.add_job(
-                self.send,
-                IntervalTrigger(seconds=self.cfg.daemon.send_seconds),
-                id="outbox",
-                next_run_time=now,
-            )
         if self.cfg.digest.schedule:
             trigger = CronTrigger.from_crontab(
                 self.cfg.digest.schedule, timezone=ZoneInfo(self.cfg.digest.timezone)
@@ -140,15 +142,32 @@ class Daemon:
         """Run a job as soon as possible (again after the current run, if one is going)."""
         if self.stop.is_set():
             return
-        with contextlib.suppress(JobLookupError):  # e.g. no outbox job in dry-run mode
+        with contextlib.suppress(JobLookupError):
             self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
 
     def poll(self, box: MailboxConfig) -> None:
-        stats = poll_one(box, self.engine, self.processor, stopping=self.stop.is_set)
-        if stats.stored:
-            self.wake("outbox")  # acknowledge now, not at the next send interval
-        if stats.backlog:
+        stats = poll_one(
+            box, self.engine, self.processor, stopping=self.stop.is_set, committed=self._stored
+        )
+        if stats.backlog and not stats.error:
             self.wake(f"poll:{box.name}")  # max_per_poll left some: go on soon
+
+    def _stored(self, stats) -> None:
+        """A batch is committed: its acknowledgements go now, not at the next interval."""
+        if stats.stored:
+            self.send_requested.set()
+
+    @property
+    def _sends(self) -> bool:
+        return bool(self.cfg.smtp and not self.cfg.smtp.dry_run)
+
+    def _sender(self) -> None:
+        """Send when asked, or every send_seconds (retries); coalesced, never skipped."""
+        while not self.stop.is_set():
+            self.send_requested.wait(timeout=self.cfg.daemon.send_seconds)
+            self.send_requested.clear()
+            if not self.stop.is_set():
+                self._job(self.send)
 
     def send(self) -> None:
         outbox.send_due(self.engine, self.cfg.smtp, datetime.now(UTC))

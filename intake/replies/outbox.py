@@ -221,21 +221,20 @@ def send_due(
     *,
     dial: Callable[[SmtpConfig], smtplib.SMTP] = connect,
     after_send: Callable[[models.Outbox], None] | None = None,
+    ignore_backoff: bool = False,
 ) -> SendStats:
-    """Send every pending reply whose time has come, committing after each one.
+    """Send every pending reply whose time has come (with `ignore_backoff`, also those
+    waiting for a retry), committing after each one; `now` is the real time it happens.
 
     `after_send` runs between the SMTP transaction and the commit (tests use it to
     simulate a crash there).
     """
     stats = SendStats()
+    query = select(models.Outbox.id).where(models.Outbox.status == "pending")
+    if not ignore_backoff:
+        query = query.where(models.Outbox.next_attempt_at <= now)
     with open_session(engine) as session:
-        due = list(
-            session.exec(
-                select(models.Outbox.id)
-                .where(models.Outbox.status == "pending", models.Outbox.next_attempt_at <= now)
-                .order_by(models.Outbox.id)
-            )
-        )
+        due = list(session.exec(query.order_by(models.Outbox.id)))
     if not due:
         return stats
     try:
