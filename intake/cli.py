@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import sys
 from pathlib import Path
 
 import click
@@ -125,14 +127,30 @@ def judge(ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path 
         raw = file.read_bytes()
     except OSError as exc:
         raise IntakeError(f"{file}: {exc.strerror or exc}") from None
+    if not looks_like_mail(raw):
+        raise IntakeError(f"{file}: not a mail message (no header block such as From: ...)")
     postings = load_all(rules_dir(ctx, rules_path))
-    if Path(ctx.obj).exists():
+    configured = load_config(ctx) if Path(ctx.obj).exists() else None
+    if mailbox is not None:
+        known = {p.mailbox for p in postings.values()}
+        known |= {b.name for b in configured.mailboxes} if configured else set()
+        if mailbox not in known:
+            raise IntakeError(f"no mailbox named {mailbox!r} (known: {', '.join(sorted(known))})")
+    if configured:
         from intake.daemon.pipeline import processor_for
 
-        setup = replace(processor_for(load_config(ctx)).setup(mailbox), postings=postings)
+        setup = replace(processor_for(configured).setup(mailbox), postings=postings)
     else:
         setup = Setup(postings, mailbox)
     return decide(read(parse_message(raw)), History(), setup, datetime.now(UTC))
+
+
+_FIELD_LINE = re.compile(rb"^(?:From [^\r\n]*\r?\n)?[!-9;-~]+[ \t]*:")
+
+
+def looks_like_mail(raw: bytes) -> bool:
+    """A message starts with a header field (after an mbox "From " line, if any)."""
+    return bool(_FIELD_LINE.match(raw.lstrip(b"\r\n")))
 
 
 @cli.command()
@@ -350,6 +368,16 @@ SINCE = click.option("--since", help="A window such as 7d, 12h or 30m, or an ISO
 POSTING = click.option("--posting", help="Only this posting (a rules file stem).")
 
 
+def known_posting(cfg: config.Config, posting: str | None) -> None:
+    """An unknown --posting is an error listing the known ones, never an empty result."""
+    from intake.decisions.rules import load_all
+
+    if posting is not None:
+        postings = load_all(cfg.rules_dir)
+        if posting not in postings:
+            raise IntakeError(f"no posting {posting!r} (known: {', '.join(postings)})")
+
+
 @cli.command("digest")
 @SINCE
 @POSTING
@@ -370,6 +398,7 @@ def digest_command(ctx: click.Context, since: str | None, posting: str | None, f
     from intake.storage.db import make_engine
 
     cfg = load_config(ctx)
+    known_posting(cfg, posting)
     now = datetime.now(UTC)
     engine = make_engine(cfg.database_url, create=False)
     start = digest.window(engine, now, parse_since(since, now))
@@ -403,6 +432,7 @@ def export_command(
 
     from intake.reports import export
 
+    known_posting(load_config(ctx), posting)
     with database(ctx) as session:
         rows = export.application_rows(session, parse_since(since, datetime.now(UTC)), posting)
     text = export.to_csv(rows) if fmt == "csv" else export.to_json(rows) + "\n"
@@ -492,6 +522,7 @@ def outbox_send(ctx: click.Context, ignore_backoff: bool) -> None:
     cfg = load_config(ctx)
     if cfg.smtp is None or cfg.smtp.dry_run:
         raise IntakeError("no [smtp] table, or smtp.dry_run = true: nothing can be sent")
+    cfg.require_secrets([], smtp=True)
     engine = make_engine(cfg.database_url, create=False)
     stats = send_due(engine, cfg.smtp, datetime.now(UTC), ignore_backoff=ignore_backoff)
     click.echo(f"sent {stats.sent}, retrying later {stats.retrying}, failed {stats.failed}")
@@ -586,4 +617,17 @@ def demo(keep: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="intake")
+    """The `intake` command. Every usage error is one `intake: error:` line, exit 2."""
+    try:
+        code = cli(prog_name="intake", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (try `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        click.echo(f"intake: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"intake: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("intake: aborted", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

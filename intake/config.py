@@ -181,6 +181,23 @@ class Config(_Strict):
     digest: DigestConfig = DigestConfig()
     base_dir: Path = Path(".")
 
+    def require_secrets(self, boxes: list[MailboxConfig], smtp: bool) -> None:
+        """Every environment variable these mailboxes (and, with `smtp`, the SMTP server)
+        need is set: checked before anything starts, all missing ones named at once."""
+        wanted = [(b.password_env, f"mailboxes.{b.name}.password_env") for b in boxes]
+        if smtp and self.smtp and self.smtp.password_env and not self.smtp.dry_run:
+            wanted.append((self.smtp.password_env, "smtp.password_env"))
+        missing = [f"{var} ({key})" for var, key in wanted if os.environ.get(var) is None]
+        if missing:
+            noun = "variable is" if len(missing) == 1 else "variables are"
+            raise ConfigError(f"environment {noun} not set: {', '.join(missing)}")
+
+    def mailboxes_named(self, names: tuple[str, ...] | None) -> list[MailboxConfig]:
+        """The mailboxes named (all when none are), or an error listing the known ones."""
+        if not self.mailboxes:
+            raise ConfigError(f"{self.base_dir}: no [mailboxes.NAME] table in the config")
+        return [self.mailbox(name) for name in names] if names else list(self.mailboxes)
+
     def mailbox(self, name: str) -> MailboxConfig:
         for box in self.mailboxes:
             if box.name == name:

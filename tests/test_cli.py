@@ -83,3 +83,71 @@ def test_parse_sample_with_pdf_resume_linked_github():
     assert "University of Illinois at Urbana-Champaign" in data["resume"]["text"]
     assert data["github"] == ["https://github.com/praman-ml"]
     assert "praman-ml" not in data["cover_letter"]
+
+
+def intake_process(*args: str, cwd=None, env=None):
+    """`python -m intake` as an operator runs it."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "intake", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**environment, **(env or {})},
+        timeout=60,
+    )
+
+
+def one_error_line(done) -> str:
+    assert done.returncode == 2, done
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("intake: error: "), done.stderr
+    return lines[0]
+
+
+def test_usage_errors_are_one_line_with_exit_status_2(tmp_path):
+    assert "poll needs --once" in one_error_line(intake_process("poll"))
+    assert "No such command 'nosuch'" in one_error_line(intake_process("nosuch"))
+    assert "Missing argument 'FILE'" in one_error_line(intake_process("parse"))
+    assert "No such option '--bogus'" in one_error_line(intake_process("status", "--bogus"))
+
+
+def test_parse_refuses_what_is_not_mail_and_names_unknown_mailboxes(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# A project\n\nSome text.\n")
+    assert "not a mail message" in one_error_line(intake_process("parse", str(readme)))
+    mail = tmp_path / "a.eml"
+    mail.write_bytes(make_mail())
+    line = one_error_line(intake_process("parse", str(mail), "--mailbox", "nosuch"))
+    assert line.endswith("no mailbox named 'nosuch' (known: cambridge, careers, interns, ml-jobs)")
+
+
+def test_every_missing_secret_is_named_at_once_before_anything_starts(tmp_path):
+    config = tmp_path / "config.toml"
+    boxes = "".join(
+        f'[mailboxes.{name}]\nhost = "127.0.0.1"\nusername = "u"\npassword_env = "{var}"\n'
+        for name, var in (("careers", "CAREERS_PW"), ("interns", "INTERNS_PW"))
+    )
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n[rules]\ndir = "{DEFAULT_DIR}"\n'
+        f"{boxes}"
+        '[smtp]\nhost = "127.0.0.1"\nfrom_address = "a@b.c"\nusername = "u"\n'
+        'password_env = "SMTP_PW"\n'
+    )
+    line = one_error_line(intake_process("--config", str(config), "poll", "--once"))
+    assert line == (
+        "intake: error: environment variables are not set: CAREERS_PW "
+        "(mailboxes.careers.password_env), INTERNS_PW (mailboxes.interns.password_env), "
+        "SMTP_PW (smtp.password_env)"
+    )
+    assert not (tmp_path / "intake.db").exists()  # checked before touching anything
+    line = one_error_line(
+        intake_process("--config", str(config), "poll", "--once", "--mailbox", "x")
+    )
+    assert "no mailbox named 'x' (known: careers, interns)" in line
+    line = one_error_line(intake_process("--config", str(config), "export", "--posting", "x"))
+    assert "no posting 'x' (known: cambridge-senior-ml-engineer" in line

@@ -192,11 +192,8 @@ def poll_one(
 def poll_all(cfg: Config, names: tuple[str, ...] | None = None) -> list[PollStats]:
     """Poll each configured mailbox once, then send due replies; one mailbox's failure
     does not stop the others."""
-    boxes = [cfg.mailbox(name) for name in names] if names else list(cfg.mailboxes)
-    if not boxes:
-        raise IntakeError(f"{cfg.base_dir}: no [mailboxes.NAME] table in the config")
-    for box in boxes:
-        box.password()  # fail before any work if a secret is missing
+    boxes = cfg.mailboxes_named(names)
+    cfg.require_secrets(boxes, smtp=True)  # before any work: every missing one, at once
     processor = processor_for(cfg)
     engine = make_engine(cfg.database_url)
     results = [poll_one(box, engine, processor) for box in boxes]

@@ -45,10 +45,7 @@ LOCK_KEY = 0x1A7A6E  # PostgreSQL advisory lock id for "one intake daemon per da
 
 class Daemon:
     def __init__(self, cfg: Config, *, wait: bool = False) -> None:
-        for box in cfg.mailboxes:
-            box.password()  # fail at start, not at the first poll
-        if not cfg.mailboxes:
-            raise IntakeError(f"{cfg.base_dir}: no [mailboxes.NAME] table in the config")
+        cfg.require_secrets(cfg.mailboxes_named(None), smtp=True)  # at start, all at once
         self.cfg, self.wait = cfg, wait
         self.stop = threading.Event()
         self.engine = make_engine(cfg.database_url)
