@@ -2,15 +2,17 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format samples fixtures bench fuzz chaos clean
+.PHONY: demo test lint format samples fixtures bench fuzz chaos lock clean
 
-$(STAMP): pyproject.toml
+# Exact versions from the lock file (hashes checked), then intake itself, editable.
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -48,6 +50,15 @@ fixtures: $(STAMP)
 # Rebuild data/sample and tests/fixtures from scripts/make_samples.py (deterministic).
 samples: $(STAMP)
 	$(BIN)/python scripts/make_samples.py
+
+# Pin every dependency again (uv): requirements.lock for a deployment (the demo and
+# PostgreSQL extras), requirements-dev.lock for make test.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip compile pyproject.toml --extra demo --extra postgres --python-version 3.11 \
+		--generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra demo --extra postgres \
+		--python-version 3.11 --generate-hashes -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

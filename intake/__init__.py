@@ -1,3 +1,3 @@
 """intake: job-application mailboxes in, a triaged pipeline out."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -74,16 +74,37 @@ def load_config(ctx: click.Context) -> config.Config:
 @cli.command()
 @click.option("--once", is_flag=True, help="Poll every mailbox once, then exit.")
 @click.option("--mailbox", "names", multiple=True, help="Only this mailbox (repeatable).")
+@click.option("--until-empty", is_flag=True, help="Poll again while max_per_poll leaves a backlog.")
 @click.pass_context
-def poll(ctx: click.Context, once: bool, names: tuple[str, ...]) -> None:
-    """Fetch new mail from the configured mailboxes and store it."""
+def poll(ctx: click.Context, once: bool, names: tuple[str, ...], until_empty: bool) -> None:
+    """Fetch new mail from the configured mailboxes and store it (a progress bar on long
+    work; the backlog column says what max_per_poll left for the next poll)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
     from intake.daemon.pipeline import poll_all
     from intake.reports.status import print_stats
 
     if not once:
         raise click.UsageError("poll needs --once; `intake run` is the daemon")
     cfg = load_config(ctx)
-    stats = poll_all(cfg, names or None)
+    totals: dict = {}
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def show(stats) -> None:
+            task = tasks.setdefault(stats.mailbox, bar.add_task(f"polling {stats.mailbox}"))
+            bar.update(task, completed=stats.fetched, total=stats.fetched + stats.backlog)
+
+        while True:
+            rounds = poll_all(cfg, names or None, committed=show)
+            for row in rounds:
+                totals[row.mailbox] = totals[row.mailbox] + row if row.mailbox in totals else row
+            left = tuple(r.mailbox for r in rounds if r.backlog and r.fetched and not r.error)
+            if not (until_empty and left):
+                break
+            names = left
+    stats = list(totals.values())
     print_stats(stats)
     for row in stats:
         if row.error:
@@ -353,15 +374,26 @@ def run(ctx: click.Context, log_format: str | None, wait: bool) -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "prometheus"]),
+    default="text",
+    show_default=True,
+    help="json: a stable document for monitoring; prometheus: metrics for a scrape.",
+)
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 @click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """Checkpoints, last polls and errors, backlog, outbox, quarantine, last digest."""
-    from intake.reports.status import as_text, gather
+def status(ctx: click.Context, fmt: str, as_json: bool) -> None:
+    """Per mailbox its state (ok, failing, never connected), checkpoint, last poll and
+    backlog; outbox, applications, quarantine, last digest."""
+    from intake.reports.status import as_prometheus, as_text, gather
 
     with database(ctx) as session:
         found = gather(session, load_config(ctx))
-    click.echo(json.dumps(found, indent=2) if as_json else as_text(found))
+    fmt = "json" if as_json else fmt
+    show = {"json": lambda s: json.dumps(s, indent=2), "prometheus": as_prometheus}
+    click.echo(show.get(fmt, as_text)(found), nl=fmt != "prometheus")
 
 
 SINCE = click.option("--since", help="A window such as 7d, 12h or 30m, or an ISO date.")

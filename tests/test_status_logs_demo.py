@@ -59,12 +59,48 @@ def test_status_reports_a_failed_poll_per_mailbox(tmp_path, monkeypatch):
     runner = CliRunner()
     assert runner.invoke(cli, ["--config", str(path), "poll", "--once"]).exit_code == 1
     text = runner.invoke(cli, ["--config", str(path), "status"], catch_exceptions=False).output
-    assert "mailbox careers: never polled; last poll 20" in text
-    assert "last error" in text and "cannot connect" in text
+    assert "mailbox careers: never connected (20" in text and "cannot connect" in text
+    assert "backlog" not in text  # a poll that never got through knows no backlog
     assert "outbox: empty" in text and "quarantined: 0" in text and "digest: never" in text
     data = json.loads(runner.invoke(cli, ["--config", str(path), "status", "--json"]).output)
-    assert data["mailboxes"][0]["mailbox"] == "careers"
-    assert "cannot connect" in data["mailboxes"][0]["last_error"]
+    [box] = data["mailboxes"]
+    assert (data["schema"], box["mailbox"], box["state"], box["backlog"]) == (
+        1,
+        "careers",
+        "never_connected",
+        None,
+    )
+    assert "cannot connect" in box["last_error"] and box["last_poll_age_seconds"] >= 0
+    metrics = runner.invoke(cli, ["--config", str(path), "status", "--format", "prometheus"])
+    assert 'intake_mailbox_up{mailbox="careers"} 0.0' in metrics.output
+    assert "intake_quarantined 0.0" in metrics.output
+
+
+def test_poll_until_empty_drains_what_max_per_poll_leaves(
+    tmp_path, imap_server, imap_folder, monkeypatch
+):
+    from intake.demo.servers import append_messages
+    from tests.test_pipeline import message
+
+    account = imap_server.account
+    monkeypatch.setenv("INTAKE_TEST_PW", account.password)
+    append_messages(account, imap_folder, [message(n) for n in range(7)])
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n[rules]\ndir = "{DEFAULT_DIR}"\n'
+        f'[mailboxes.careers]\nhost = "{account.host}"\nport = {account.port}\ntls = "none"\n'
+        f'username = "{account.username}"\npassword_env = "INTAKE_TEST_PW"\n'
+        f'folder = "{imap_folder}"\nmax_per_poll = 3\nbatch_size = 2\n'
+    )
+    runner = CliRunner()
+    once = runner.invoke(cli, ["--config", str(path), "poll", "--once"], catch_exceptions=False)
+    assert "backlog" in once.output and "│ careers │       3 │      3 │" in once.output
+    assert once.output.rstrip().splitlines()[-2].rstrip().endswith("│       4 │")
+    rest = runner.invoke(
+        cli, ["--config", str(path), "poll", "--once", "--until-empty"], catch_exceptions=False
+    )
+    assert "│ careers │       4 │      4 │" in rest.output
+    assert rest.output.rstrip().splitlines()[-2].rstrip().endswith("│       0 │")
 
 
 def test_demo_shows_acknowledgements_the_completed_follow_up_and_the_digest():

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PollStats:
+    """How one poll of one mailbox went (`+` adds up rounds of `poll --until-empty`)."""
+
     mailbox: str
     fetched: int = 0
     stored: int = 0
@@ -42,6 +44,12 @@ class PollStats:
     backlog: int = 0  # new messages left for the next poll (max_per_poll, or a stop)
     uidvalidity_reset: bool = False
     error: str | None = None
+
+    def __add__(self, later: PollStats) -> PollStats:
+        counted = ("fetched", "stored", "duplicates", "failed", "applications")
+        return replace(
+            later, **{name: getattr(self, name) + getattr(later, name) for name in counted}
+        )
 
 
 def store_batch(
@@ -189,14 +197,18 @@ def poll_one(
     return stats
 
 
-def poll_all(cfg: Config, names: tuple[str, ...] | None = None) -> list[PollStats]:
+def poll_all(
+    cfg: Config,
+    names: tuple[str, ...] | None = None,
+    committed: Callable[[PollStats], None] | None = None,
+) -> list[PollStats]:
     """Poll each configured mailbox once, then send due replies; one mailbox's failure
-    does not stop the others."""
+    does not stop the others. `committed` hears of every committed batch (progress)."""
     boxes = cfg.mailboxes_named(names)
     cfg.require_secrets(boxes, smtp=True)  # before any work: every missing one, at once
     processor = processor_for(cfg)
     engine = make_engine(cfg.database_url)
-    results = [poll_one(box, engine, processor) for box in boxes]
+    results = [poll_one(box, engine, processor, committed=committed) for box in boxes]
     if cfg.smtp and not cfg.smtp.dry_run:
         outbox.send_due(engine, cfg.smtp, processor.clock())
     return results
