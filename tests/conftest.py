@@ -73,6 +73,14 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """A fresh, empty database on each backend, for suites that must behave alike on both."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'intake.db'}"
+    return request.getfixturevalue("postgres_server").new_database()
+
+
 @pytest.fixture(scope="session")
 def smtp_sink() -> Iterator[SmtpSink]:
     with SmtpSink() as sink:

@@ -1,4 +1,5 @@
-"""The fetch-store-checkpoint loop against a real IMAP server (Dovecot and pymap)."""
+"""The fetch-store-checkpoint loop against a real IMAP server (Dovecot and pymap), on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from intake.mail.mailbox import connect
 from intake.storage import store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
-from intake.storage.models import Application, Checkpoint, Flag, RawMessage
+from intake.storage.models import Application, Checkpoint, Document, Flag, RawMessage
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"
@@ -64,8 +65,8 @@ def box(imap_server, imap_folder, monkeypatch) -> MailboxConfig:
 
 
 @pytest.fixture
-def engine(tmp_path):
-    return make_engine(f"sqlite:///{tmp_path / 'intake.db'}")
+def engine(database_url):
+    return make_engine(database_url)
 
 
 def poll(box, engine, **kwargs):
@@ -272,3 +273,55 @@ def test_reprocess_after_a_rule_change(imap_server, box, engine, tmp_path):
         assert {a.status for a in session.exec(select(Application))} == {"complete"}
         assert session.exec(select(Flag)).all() == []
     assert count(engine, Application) == 2 and count(engine, RawMessage) == 3
+
+
+def test_unsigned_32_bit_uidvalidity_and_uids_are_stored(engine):
+    """UIDVALIDITY and UIDs go up to 2^32 - 1 (pymap gives values above 2^31)."""
+    top = 2**32 - 1
+    with open_session(engine) as session:
+        raw = message(1)
+        store.add_raw(
+            session,
+            raw,
+            store.identify(raw),
+            mailbox="careers",
+            folder="INBOX",
+            uidvalidity=top,
+            uid=top,
+        )
+        store.save_checkpoint(session, "careers", top, top)
+        session.commit()
+    with open_session(engine) as session:
+        assert session.exec(select(RawMessage.uidvalidity, RawMessage.uid)).one() == (top, top)
+        checkpoint = store.get_checkpoint(session, "careers")
+        assert (checkpoint.uidvalidity, checkpoint.last_uid) == (top, top)
+
+
+def test_a_nul_in_the_body_is_processed_alike_on_both_backends(engine):
+    """PostgreSQL text cannot hold NUL: stored text drops it, the raw bytes keep it."""
+    msg = EmailMessage()
+    msg["From"], msg["To"] = "Ann Lee <ann@example.org>", "careers@numenta.com"
+    msg["Subject"], msg["Message-ID"] = "Application for ML Engineer", "<nul@example.org>"
+    msg.set_content("Dear Numenta,\n\nI am\x00 applying. My code: https://github.com/annlee\n")
+    resume = b"Ann Lee\x00\nEducation\nBSc Computer Science\nExperience\nIntern\n"
+    msg.add_attachment(resume, maintype="text", subtype="plain", filename="resume.txt")
+    raw = msg.as_bytes()
+    with open_session(engine) as session:
+        row = store.add_raw(
+            session,
+            raw,
+            store.identify(raw),
+            mailbox="careers",
+            folder="INBOX",
+            uidvalidity=1,
+            uid=1,
+        )
+        PROCESSOR(session, row)
+        session.commit()
+    with open_session(engine) as session:
+        stored = session.exec(select(RawMessage)).one()
+        assert (stored.status, stored.error, stored.kind) == ("processed", None, "application")
+        assert stored.raw == raw
+        letter = session.exec(select(Application.cover_letter)).one()
+        assert "I am applying." in letter
+        assert session.exec(select(Document.text)).one().startswith("Ann Lee\nEducation")

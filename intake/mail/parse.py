@@ -74,8 +74,9 @@ def parse_message(raw: bytes, *, depth: int = 0) -> ParsedMessage:
     mail = _read_mime(fixed)
     msg = mail.message
     hint = _declared_charset(msg)
-    html = "\n".join(mail.text_html)
-    text = _text(mail.text_plain, html)
+    # NUL means nothing in text (and PostgreSQL text cannot hold it): "I am\0 applying"
+    html = "\n".join(mail.text_html).replace("\x00", "")
+    text = _text([part.replace("\x00", "") for part in mail.text_plain], html)
     name, email = _sender(msg, hint)
     return ParsedMessage(
         message_id=first_msgid(msg.get("Message-ID")),

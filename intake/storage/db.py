@@ -155,6 +155,31 @@ def _sqlite_pragmas(dbapi_connection, foreign_keys: bool) -> None:
     cursor.close()
 
 
+@event.listens_for(Session, "before_flush")
+def _without_nul(session: Session, _context: object, _instances: object) -> None:
+    """PostgreSQL text cannot hold NUL (SQLite can): stored text drops it on both, so a
+    message behaves the same on either; the raw bytes (LargeBinary) keep everything."""
+    for row in (*session.new, *session.dirty):
+        for attr in inspect(row).mapper.column_attrs:
+            value = getattr(row, attr.key)
+            cleaned = _clean(value)
+            if cleaned is not value:
+                setattr(row, attr.key, cleaned)
+
+
+def _clean(value: object) -> object:
+    """`value` without NUL characters in any string inside it (the same object if none)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list | dict):
+        items = list(value.items() if isinstance(value, dict) else enumerate(value))
+        changed = {key: _clean(item) for key, item in items}
+        if all(changed[key] is item for key, item in items):
+            return value
+        return changed if isinstance(value, dict) else list(changed.values())
+    return value
+
+
 def session(engine: Engine) -> Session:
     # Rows stay readable after commit: the pipeline reports on what it just stored.
     return Session(engine, expire_on_commit=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -21,8 +21,9 @@ class RawMessage(SQLModel, table=True):
     sha256: str = Field(index=True, max_length=64)
     mailbox: str = Field(index=True, max_length=200)
     folder: str = Field(max_length=1000)
-    uidvalidity: int
-    uid: int
+    # IMAP UIDVALIDITY and UIDs are unsigned 32-bit numbers (RFC 3501): above INTEGER's range
+    uidvalidity: int = Field(sa_type=BigInteger)
+    uid: int = Field(sa_type=BigInteger)
     size: int
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     fetched_at: datetime = Field(default_factory=utcnow)
@@ -41,8 +42,8 @@ class Checkpoint(SQLModel, table=True):
     """How far a mailbox has been processed: valid only for its UIDVALIDITY."""
 
     mailbox: str = Field(primary_key=True, max_length=200)
-    uidvalidity: int
-    last_uid: int
+    uidvalidity: int = Field(sa_type=BigInteger)
+    last_uid: int = Field(sa_type=BigInteger)
     updated_at: datetime = Field(default_factory=utcnow)
 
 
