@@ -108,7 +108,13 @@ def test_a_follow_up_to_nothing_we_have_is_kept_for_a_person_with_the_reason():
 def test_a_message_answering_our_acknowledgement_joins_that_application():
     first = read(parse_message(make_mail(LETTER)))
     history = History(
-        thread=Earlier(7, "numenta-ml-engineer", datetime(2018, 1, 22, tzinfo=UTC), (first,))
+        thread=Earlier(
+            7,
+            "numenta-ml-engineer",
+            datetime(2018, 1, 22, tzinfo=UTC),
+            (first,),
+            frozenset({"ada@example.org"}),
+        )
     )
     raw = make_mail("Here it is.", subject="Re: Application", attachments=[RESUME])
     decision = decision_of(raw, "careers", history=history)
@@ -198,7 +204,7 @@ def test_rules_explain_a_stored_message_with_its_history(tmp_path, monkeypatch):
 
 def test_someone_else_answering_in_the_thread_does_not_join_the_application():
     first = read(parse_message(make_mail(LETTER)))
-    thread = Earlier(7, "numenta-ml-engineer", None, (first,), "ada@example.org")
+    thread = Earlier(7, "numenta-ml-engineer", None, (first,), frozenset({"ada@example.org"}))
     raw = make_mail(
         "Hi all, how do we post our students' profiles on your job board?",
         sender="Career Office <careers@uni.edu>",
@@ -208,3 +214,28 @@ def test_someone_else_answering_in_the_thread_does_not_join_the_application():
     assert (decision.kind, decision.target) == ("question", None)
     own = make_mail("Here is my resume.", subject="Re: Application", attachments=[RESUME])
     assert decision_of(own, "careers", history=History(thread=thread)).target == 7
+
+
+def test_a_reply_to_naming_the_applicant_does_not_make_a_stranger_the_applicant():
+    """Only the From address continues an application: a stranger's Reply-To pointing at
+    the applicant (in the thread, or within the follow-up window) changes nothing."""
+    first = read(parse_message(make_mail(LETTER)))
+    earlier = Earlier(
+        7,
+        "numenta-ml-engineer",
+        datetime(2018, 1, 22, tzinfo=UTC),
+        (first,),
+        frozenset({"ada@example.org"}),
+    )
+    raw = make_mail(
+        "Here is my resume. I will need visa sponsorship.",
+        sender="Mallory <mallory@evil.example>",
+        subject="Re: Application",
+        attachments=[RESUME],
+        headers={"Reply-To": "Ada Lovelace <ada@example.org>"},
+    )
+    in_thread = decision_of(raw, "careers", history=History(thread=earlier))
+    assert in_thread.target is None
+    by_person = decision_of(raw, "careers", history=History(person=(earlier,)))
+    assert (by_person.target, by_person.duplicate_of) == (None, None)
+    assert "possible_duplicate" in [f.code for f in by_person.flags]

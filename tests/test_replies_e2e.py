@@ -21,7 +21,15 @@ from intake.replies import outbox
 from intake.replies.messages import DEFAULT_TEMPLATES
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
-from intake.storage.models import Applicant, Application, BouncedAddress, Flag, Outbox, RawMessage
+from intake.storage.models import (
+    Applicant,
+    Application,
+    BouncedAddress,
+    Document,
+    Flag,
+    Outbox,
+    RawMessage,
+)
 from tests.builders import dsn
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
@@ -294,9 +302,9 @@ def test_a_bounce_of_our_reply_stops_further_replies(setup, smtp):
     assert len(smtp.messages) == 1
 
 
-def test_same_person_later_is_a_duplicate_and_within_the_window_a_follow_up(setup, smtp):
-    early = application("Ana One", "ana@example.org", n=1, login="ana-codes")
-    # Another address, the same GitHub login, two weeks later: the same person following up.
+def test_the_same_address_continues_or_duplicates_a_shared_login_is_only_a_hint(setup, smtp):
+    early = application("Ana One", "ana@example.org", n=1, login="ana-codes", resume=False)
+    # Another address, the same name and GitHub login: perhaps Ana, perhaps not.
     same_login = application(
         "Ana One",
         "ana.one@work.example",
@@ -304,17 +312,72 @@ def test_same_person_later_is_a_duplicate_and_within_the_window_a_follow_up(setu
         login="ana-codes",
         date=datetime(2018, 2, 5, tzinfo=UTC),
     )
-    much_later = application(
-        "Ana One", "ana@example.org", n=3, date=datetime(2018, 9, 1, tzinfo=UTC)
+    follow_up = mail(
+        "Ana One <ana@example.org>",
+        "My resume",
+        "Hello, here is the resume I forgot.\n\nAna",
+        n=3,
+        date=datetime(2018, 2, 6, tzinfo=UTC),
+        resume=True,
     )
-    cfg = setup(early, same_login, much_later)
-    first, second = rows(cfg, Application)
-    assert second.duplicate_of == first.id
+    much_later = application(
+        "Ana One", "ana@example.org", n=4, date=datetime(2018, 9, 1, tzinfo=UTC)
+    )
+    cfg = setup(early, same_login, follow_up, much_later)
+    first, second, third = rows(cfg, Application)
+    assert (second.duplicate_of, third.duplicate_of) == (None, first.id)
     assert [f.code for f in rows(cfg, Flag, Flag.application_id == second.id)] == [
-        "duplicate_application"
+        "possible_duplicate"
     ]
-    assert [r.application_id for r in rows(cfg, RawMessage)] == [None, first.id, None]
-    assert [r.template for r in rows(cfg, Outbox)] == ["received_complete", "follow_up", "received"]
+    # the same address as #1: a duplicate; the same name and login as #2: a hint
+    assert [f.message for f in rows(cfg, Flag, Flag.application_id == third.id)] == [
+        f"already applied (application #{first.id})",
+        f"the same GitHub login or name as application #{second.id}, from another address",
+    ]
+    assert [r.application_id for r in rows(cfg, RawMessage)] == [None, None, first.id, None]
+    assert [(r.to_address, r.template) for r in rows(cfg, Outbox)] == [
+        ("ana@example.org", "received_incomplete"),
+        ("ana.one@work.example", "received"),
+        ("ana@example.org", "follow_up"),
+        ("ana@example.org", "received"),
+    ]
+
+
+def test_nobody_can_take_over_an_application_by_naming_its_github(setup, smtp):
+    """An intruder's mail naming someone's GitHub profile changes nothing of their
+    application and is told nothing about it (issue 13)."""
+    victim = application("Ana One", "ana@example.org", n=1, login="ana-codes", resume=False)
+    victim = victim.replace(b"Best regards", b"I am a US citizen.\n\nBest regards")
+    intruder = mail(
+        "Mallory <mallory@evil.example>",
+        "Re: Application: Machine Learning Engineer",
+        "Following up on my application: https://github.com/ana-codes\n"
+        "I will need visa sponsorship to work in the US. My resume is attached.\n\nMallory",
+        n=2,
+        date=datetime(2018, 1, 25, tzinfo=UTC),
+        resume=True,
+    )
+    cfg = setup(victim)
+    [before] = rows(cfg, Application)
+    cfg = setup(intruder)
+    [after] = rows(cfg, Application, Application.id == before.id)
+    for name in ("needs_sponsorship", "eligibility", "eligibility_evidence", "status"):
+        assert getattr(after, name) == getattr(before, name), name
+    assert not after.needs_sponsorship and after.status == "incomplete"
+    assert [r.application_id for r in rows(cfg, RawMessage)] == [None, None]
+    assert [
+        d.raw_message_id for d in rows(cfg, Document, Document.application_id == before.id)
+    ] == []
+    to_intruder = rows(cfg, Outbox, Outbox.to_address == "mallory@evil.example")
+    assert all(r.application_id != before.id for r in to_intruder)
+    assert all(b"ana" not in r.raw.lower() for r in to_intruder)
+    mallory = rows(cfg, Application, Application.id != before.id)
+    assert [
+        f.code
+        for app in mallory
+        for f in rows(cfg, Flag, Flag.application_id == app.id)
+        if f.code == "possible_duplicate"
+    ] == ["possible_duplicate"] * len(mallory)
 
 
 def test_reprocessing_and_polling_again_queue_no_second_reply(setup, smtp):

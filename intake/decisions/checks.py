@@ -32,11 +32,13 @@ class RuleFlag:
 
 @dataclass(frozen=True)
 class Prior:
-    """An earlier application by the same person, as the database knows it."""
+    """An earlier application by the same person, as the database knows it: by the same
+    author (address), or only linked by a GitHub login or name from another address."""
 
     application_id: int
     posting: str | None
     received: date | None
+    same_author: bool = True
 
 
 @dataclass(frozen=True)
@@ -188,11 +190,25 @@ def period(ctx: Context) -> RuleFlag | None:
 
 @check("duplicate_application")
 def duplicate_application(ctx: Context) -> RuleFlag | None:
-    earlier = [p for p in ctx.history if p.posting == ctx.posting.id]
+    earlier = [p for p in ctx.history if p.posting == ctx.posting.id and p.same_author]
     if not earlier:
         return None
     return RuleFlag(
         "duplicate_application", f"already applied (application #{earlier[0].application_id})"
+    )
+
+
+@check("possible_duplicate")
+def possible_duplicate(ctx: Context) -> RuleFlag | None:
+    """The same GitHub login or name as an application from another address: perhaps the
+    same person, perhaps someone naming them. A recruiter decides; nothing is merged."""
+    linked = [p.application_id for p in ctx.history if not p.same_author]
+    if not linked:
+        return None
+    listed = ", ".join(f"#{n}" for n in linked)
+    return RuleFlag(
+        "possible_duplicate",
+        f"the same GitHub login or name as application {listed}, from another address",
     )
 
 

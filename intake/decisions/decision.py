@@ -48,11 +48,16 @@ class Earlier:
     posting: str | None
     received: datetime | None
     parts: tuple[Part, ...] = ()  # its messages, oldest first (loaded when it can be continued)
-    applicant: str | None = None  # the applicant's address: only they continue it by a reply
+    # who wrote it: the applicant's address and the From of each of its messages. Only mail
+    # from one of these continues it; a shared GitHub login or name never does.
+    authors: frozenset[str] = frozenset()
 
-    @property
-    def prior(self) -> Prior:
-        return Prior(self.id, self.posting, self.received.date() if self.received else None)
+    def written_by(self, part: Part) -> bool:
+        return (part.message.sender_email or "").lower() in self.authors
+
+    def prior(self, part: Part) -> Prior:
+        received = self.received.date() if self.received else None
+        return Prior(self.id, self.posting, received, same_author=self.written_by(part))
 
 
 @dataclass(frozen=True)
@@ -192,8 +197,10 @@ def decide(part: Part, history: History, setup: Setup, now: datetime) -> Decisio
     if not applicant.email and referrer is None:
         raise IntakeError("no sender address")
     case = _Case(part, verdict, applicant, referrer, history, setup, now)
-    target = _own_thread(history.thread, part, applicant) or _recent(
-        history.person, route(single, setup.candidates), part, setup.follow_up_days, now
+    mine = tuple(e for e in history.person if e.written_by(part))
+    thread = history.thread if history.thread and history.thread.written_by(part) else None
+    target = thread or _recent(
+        mine, route(single, setup.candidates), part, setup.follow_up_days, now
     )
     if target is not None:
         return _fold(case, target)
@@ -291,20 +298,11 @@ def _same_person(a: Person, b: Person) -> bool:
     )
 
 
-def _own_thread(thread: Earlier | None, part: Part, applicant: Person) -> Earlier | None:
-    """The application the message's thread belongs to, if the applicant wrote it: someone
-    else answering in the thread (a career office replying to all, a referrer) does not
-    add their words to the applicant's application."""
-    if thread is None or thread.applicant is None:
-        return thread
-    authors = {part.message.sender_email, part.message.reply_to, applicant.email}
-    return thread if thread.applicant in authors else None
-
-
 def _recent(
     person: tuple[Earlier, ...], routed: Route, part: Part, days: int, now: datetime
 ) -> Earlier | None:
-    """The person's latest application for the same posting within the follow-up window."""
+    """The person's latest application for the same posting within the follow-up window
+    (`person`: only those the message's author wrote)."""
     posting = routed.posting.id if routed.posting else None
     since = (part.date or now) - timedelta(days=days)
     for earlier in reversed(person):
@@ -317,11 +315,12 @@ def _recent(
 
 def _apply(case: _Case, single: Extraction) -> Decision:
     """A new application: the rules of the posting it fits, and its replies."""
-    priors = [e.prior for e in case.history.person]
+    priors = [e.prior(case.part) for e in case.history.person]
     evaluation = case.evaluate(single, case.setup.candidates, priors)
     posting = evaluation.route.posting
     duplicate_of = next(
-        (p.application_id for p in priors if posting and p.posting == posting.id), None
+        (p.application_id for p in priors if posting and p.posting == posting.id and p.same_author),
+        None,
     )
     if posting is not None:
         template = evaluation.reply
@@ -349,7 +348,7 @@ def _fold(case: _Case, target: Earlier) -> Decision:
     posting = case.setup.postings.get(target.posting or "")
     candidates = [posting] if posting else case.setup.candidates
     evaluation = case.evaluate(
-        whole, candidates, (e.prior for e in case.history.person if e.id < target.id)
+        whole, candidates, (e.prior(case.part) for e in case.history.person if e.id < target.id)
     )
     routed = evaluation.route.posting
     template = routed.replies.get("follow_up") if routed else None

@@ -47,6 +47,7 @@ DEFAULT_OUTCOMES = {
     "period_not_offered": "needs_review",
     "needs_sponsorship": "needs_review",
     "duplicate_application": "needs_review",
+    "possible_duplicate": "needs_review",
     "posting_ambiguous": "needs_review",
     "posting_unmatched": "needs_review",
 }

@@ -3,8 +3,9 @@ once before `decision.decide` runs.
 
 The application the message's thread belongs to (In-Reply-To/References: our reply's
 Message-ID or the applicant's own message), the same person's earlier applications (same
-address, or a link to the same GitHub login) with the messages of those it could
-continue, and the state of the addresses a reply might go to (bounced, recent replies).
+address; a GitHub login or full name shared with another address only as a hint for a
+recruiter) with the messages of those it could continue, and the state of the addresses
+a reply might go to (bounced, recent replies).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import String, cast
 from sqlmodel import Session, col, func, or_, select
 
-from intake.decisions.decision import Earlier, History, Setup, people
+from intake.decisions.decision import Earlier, History, Person, Setup, people
 from intake.extraction.extract import Part, assemble
 from intake.extraction.links import logins
 from intake.storage import models
@@ -38,12 +39,18 @@ def load(
     since = _aware(part.date or now) - timedelta(days=setup.follow_up_days)
     thread = _thread(session, [*msg.references, *filter(None, [msg.in_reply_to])], raw.id)
 
-    def earlier(app: models.Application, with_parts: bool) -> Earlier:
-        return _earlier(session, app, read_part if with_parts else None, raw.id)
+    author = (msg.sender_email or "").lower()
+
+    def earlier(app: models.Application, recent: bool) -> Earlier:
+        """Its messages are read only when this message may continue it: recent, and
+        written by one of its authors."""
+        authors = _authors(session, app)
+        parts = read_part if recent and author in authors else None
+        return _earlier(session, app, authors, parts, raw.id)
 
     person = [
         earlier(app, _aware(app.received_at or app.created_at) >= since)
-        for app in by_person(session, applicant.email, single.github, raw.id)
+        for app in by_person(session, applicant, single.github, raw.id)
     ]
     addresses = {p.email.lower() for p in (applicant, referrer) if p and p.email}
     return History(
@@ -63,7 +70,11 @@ def load(
 
 
 def _earlier(
-    session: Session, app: models.Application, read_part: ReadPart | None, before_raw_id: int
+    session: Session,
+    app: models.Application,
+    authors: frozenset[str],
+    read_part: ReadPart | None,
+    before_raw_id: int,
 ) -> Earlier:
     """An application, with its messages before `before_raw_id` re-read when it may be
     continued (reprocessing in order never sees a later message as history)."""
@@ -81,9 +92,23 @@ def _earlier(
             .order_by(models.RawMessage.id)
         )
         parts = tuple(read_part(row) for row in rows)
-    applicant = session.get(models.Applicant, app.applicant_id)
     received = _aware(app.received_at) if app.received_at else None
-    return Earlier(app.id, app.posting, received, parts, applicant.email if applicant else None)
+    return Earlier(app.id, app.posting, received, parts, authors)
+
+
+def _authors(session: Session, app: models.Application) -> frozenset[str]:
+    """Who wrote the application: its applicant's address and the From of its messages."""
+    applicant = session.get(models.Applicant, app.applicant_id)
+    senders = session.exec(
+        select(models.RawMessage.sender).where(
+            or_(
+                models.RawMessage.id == app.raw_message_id,
+                models.RawMessage.application_id == app.id,
+            )
+        )
+    )
+    found = {applicant.email if applicant else None, *senders}
+    return frozenset(a.lower() for a in found if a)
 
 
 def _thread(session: Session, ids: list[str], before_raw_id: int) -> models.Application | None:
@@ -112,14 +137,17 @@ def _thread(session: Session, ids: list[str], before_raw_id: int) -> models.Appl
 
 
 def by_person(
-    session: Session, email: str | None, github: Iterable[str], before_raw_id: int
+    session: Session, person: Person, github: Iterable[str], before_raw_id: int
 ) -> list[models.Application]:
-    """Earlier applications by the same person, oldest first: the same (lower-cased)
-    address, or a GitHub link to the same login."""
-    same = [models.Applicant.email == (email or "").lower()] if email else []
+    """Earlier applications that may be the same person's, oldest first: the same
+    (lower-cased) address, a GitHub link to the same login, or the same full name. Only
+    the address makes them the person's (`Earlier.written_by`); the rest is a hint."""
+    same = [models.Applicant.email == person.email.lower()] if person.email else []
     text = cast(models.Application.github, String)
     for login in sorted(logins(github)):
         same += [text.ilike(f'%github.com/{login}"%'), text.ilike(f"%github.com/{login}/%")]
+    if person.name and len(person.name.split()) >= 2:
+        same.append(func.lower(models.Applicant.name) == person.name.lower())
     if not same:
         return []
     query = (
