@@ -141,8 +141,8 @@ def judge(ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path 
 
     from intake.decisions.decision import History, Setup, decide
     from intake.decisions.rules import load_all
-    from intake.extraction.extract import read
-    from intake.mail.parse import parse_message
+    from intake.extraction.extract import read_isolated
+    from intake.limits import Limits
 
     try:
         raw = file.read_bytes()
@@ -163,7 +163,8 @@ def judge(ctx: click.Context, file: Path, mailbox: str | None, rules_path: Path 
         setup = replace(processor_for(configured).setup(mailbox), postings=postings)
     else:
         setup = Setup(postings, mailbox)
-    return decide(read(parse_message(raw)), History(), setup, datetime.now(UTC))
+    part = read_isolated(raw, configured.limits if configured else Limits())
+    return decide(part, History(), setup, datetime.now(UTC))
 
 
 _FIELD_LINE = re.compile(rb"^(?:From [^\r\n]*\r?\n)?[!-9;-~]+[ \t]*:")

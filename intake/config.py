@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from intake.errors import ConfigError
+from intake.limits import Limits
 
 DEFAULT_PATH = Path("config.toml")
 DATABASE_ENV = "INTAKE_DATABASE_URL"
@@ -177,6 +178,7 @@ class Config(_Strict):
     smtp: SmtpConfig | None = None
     replies: RepliesConfig = RepliesConfig()
     documents: DocumentsConfig = DocumentsConfig()
+    limits: Limits = Limits()
     daemon: DaemonConfig = DaemonConfig()
     digest: DigestConfig = DigestConfig()
     base_dir: Path = Path(".")

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from intake import logs
 from intake.daemon.processing import Processor
 from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.limits import Limits
 from intake.replies.messages import DEFAULT_TEMPLATES
 from intake.replies.outbox import ReplySettings
 from intake.storage import store
@@ -115,7 +116,7 @@ def campaign(seconds: float, rng: random.Random) -> int:
     corpus = seeds()
     processor = Processor(
         load_all(DEFAULT_DIR),
-        timeout=5,
+        limits=Limits(message_seconds=10, document_seconds=5),
         replies=ReplySettings(DEFAULT_TEMPLATES, "Careers <careers@numenta.com>", dry_run=True),
     )
     engine = make_engine("sqlite://")

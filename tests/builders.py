@@ -120,3 +120,53 @@ def dsn(recipient: str, original: bytes) -> bytes:
         "Diagnostic-Code: smtp; 550 5.1.1 user unknown\n\n"
         f"--B\nContent-Type: text/rfc822-headers\n\n{headers}\n\n--B--\n"
     ).encode()
+
+
+def make_slow_pdf(characters: int = 5000, seed: int = 0) -> bytes:
+    """A 20 KB, one-page PDF that draws each character on its own: pdfminer's layout
+    analysis takes minutes over it (a crafted or badly generated "resume")."""
+    import zlib
+
+    placed = b"".join(
+        b"1 0 0 1 %d %d Tm (x) Tj " % ((i * 13 + seed) % 600, (i * 7) % 780)
+        for i in range(characters)
+    )
+    stream = zlib.compress(b"BT /F1 4 Tf " + placed + b"ET")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792]"
+        b" /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def make_wordy_docx(megabytes: int) -> bytes:
+    """A small DOCX whose document.xml unpacks to `megabytes` MiB of two-letter paragraphs."""
+    import zipfile
+
+    paragraph = b"<w:p><w:r><w:t>ab</w:t></w:r></w:p>"
+    body = paragraph * (megabytes * 2**20 // len(paragraph))
+    source = zipfile.ZipFile(io.BytesIO(make_docx(["Ada Lovelace"])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "word/document.xml":
+                start = data.index(b"<w:body>") + len(b"<w:body>")
+                data = data[:start] + body + data[start:]
+            target.writestr(info.filename, data)
+    return out.getvalue()

@@ -26,7 +26,7 @@ def decision_of(
     history: History | None = None,
 ) -> Decision:
     setup = setup or Setup(POSTINGS, mailbox)
-    return decide(read(parse_message(raw), timeout=10), history or History(), setup, NOW)
+    return decide(read(parse_message(raw)), history or History(), setup, NOW)
 
 
 def contract_of(raw: bytes, mailbox: str | None = None) -> dict:

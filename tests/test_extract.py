@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from intake.limits import DEFAULT_LIMITS
 from tests.builders import make_docx, make_mail, make_pdf
 from tests.judging import contract_of
 
@@ -104,10 +105,9 @@ def test_bounce_and_auto_reply_kinds():
 
 
 def test_attachment_count_is_capped():
-    from intake.extraction.extract import MAX_DOCUMENTS
-
-    many = [(f"cv{n}.pdf", "application/pdf", PDF) for n in range(MAX_DOCUMENTS + 2)]
+    most = DEFAULT_LIMITS.documents
+    many = [(f"cv{n}.pdf", "application/pdf", PDF) for n in range(most + 2)]
     result = run(make_mail(attachments=many))
     errors = [a["error"] for a in result["attachments"]]
-    assert errors[:MAX_DOCUMENTS] == [None] * MAX_DOCUMENTS
-    assert all("only the first" in e for e in errors[MAX_DOCUMENTS:])
+    assert errors[:most] == [None] * most
+    assert all("only the first" in e for e in errors[most:])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "intake"
-COMMON = {"errors", "resources"}
+COMMON = {"errors", "limits", "resources"}
 ALLOWED = {
     "mail": {"config", "logs"} | COMMON,
     "extraction": {"mail"} | COMMON,

@@ -27,6 +27,7 @@ from intake.replies.messages import check_templates
 from intake.storage import store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
+from intake.storage.models import RawMessage
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,23 @@ class PollStats:
         )
 
 
+def batches(uids: list[int], sizes: dict[int, int], most: int, limit: int) -> list[list[int]]:
+    """Consecutive UIDs, at most `most` messages and about `limit` bytes per batch (one
+    message at least): a batch is held in memory until its commit. A message larger than
+    `limit` is fetched as its headers only and costs nothing here."""
+    found: list[list[int]] = []
+    weight = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        size = 0 if size > limit else size
+        if not found or len(found[-1]) >= most or (weight + size > limit and found[-1]):
+            found.append([])
+            weight = 0
+        found[-1].append(uid)
+        weight += size
+    return found
+
+
 def store_batch(
     session: Session,
     box: MailboxConfig,
@@ -60,9 +78,12 @@ def store_batch(
     stats: PollStats,
     processor: Processor,
     stopping: Callable[[], bool] = lambda: False,
+    oversized: dict[int, int] | None = None,
 ) -> list[int]:
     """Store and process each message of a batch that is not already stored, in UID
-    order; returns the UIDs handled (all of them unless `stopping()` became true)."""
+    order; returns the UIDs handled (all of them unless `stopping()` became true). An
+    `oversized` message (UID to RFC822.SIZE) came as its headers: stored with the reason."""
+    oversized = oversized or {}
     done = []
     for uid in sorted(raws):
         if stopping():
@@ -82,11 +103,23 @@ def store_batch(
             uidvalidity=uidvalidity,
             uid=uid,
         )
-        processor(session, row)
+        if uid in oversized:
+            _too_large(row, oversized[uid], processor.limits.message_mb)
+        else:
+            processor(session, row)
         stats.stored += 1
         stats.failed += row.status == "failed"
         stats.applications += row.kind == "application"
     return done
+
+
+def _too_large(row: RawMessage, size: int, most_mb: int) -> None:
+    row.status = "failed"
+    row.error = (
+        f"not downloaded: {size / 2**20:.1f} MiB is more than limits.message_mb "
+        f"({most_mb} MiB); only its headers are stored"
+    )
+    event(log, "quarantined", logging.WARNING, mailbox=row.mailbox, uid=row.uid, reason=row.error)
 
 
 def poll_mailbox(
@@ -110,12 +143,17 @@ def poll_mailbox(
     uidvalidity = mailbox.select()
     uids = mailbox.uids_after(_resume_from(engine, box, uidvalidity, stats))
     stats.backlog = len(uids)
-    for start in range(0, min(len(uids), box.max_per_poll), box.batch_size):
-        batch = uids[start : min(start + box.batch_size, box.max_per_poll)]
-        raws = mailbox.fetch(batch)
+    limit = processor.limits.message_bytes
+    sizes = mailbox.sizes(uids[: box.max_per_poll])
+    for batch in batches(uids[: box.max_per_poll], sizes, box.batch_size, limit):
+        oversized = {uid: sizes[uid] for uid in batch if sizes.get(uid, 0) > limit}
+        raws = mailbox.fetch([uid for uid in batch if uid not in oversized])
+        raws |= mailbox.fetch_headers(list(oversized))
         stats.fetched += len(raws)
         with open_session(engine) as session:
-            done = store_batch(session, box, uidvalidity, raws, stats, processor, stopping)
+            done = store_batch(
+                session, box, uidvalidity, raws, stats, processor, stopping, oversized
+            )
             session.commit()
         if after_commit:
             after_commit(batch)
@@ -226,6 +264,7 @@ def processor_for(cfg: Config) -> Processor:
         follow_up_days=cfg.replies.follow_up_days,
         unrouted_off=frozenset(b.name for b in cfg.mailboxes if not b.reply_unrouted),
         ocr=ocr_for(cfg),
+        limits=cfg.limits,
     )
 
 

@@ -20,9 +20,9 @@ from intake.decisions.decision import Decision, Setup, decide
 from intake.decisions.rules import Posting
 from intake.decisions.safety import ReplyPolicy
 from intake.extraction.documents import Ocr
-from intake.extraction.extract import Part, read
+from intake.extraction.extract import Known, Part, read_isolated
+from intake.limits import Limits
 from intake.logs import event
-from intake.mail.parse import parse_message
 from intake.replies import bounces, outbox
 from intake.storage import history, models, store
 
@@ -35,7 +35,7 @@ class Processor:
 
     postings: dict[str, Posting]
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    timeout: float = 20.0
+    limits: Limits = field(default_factory=Limits)  # what reading a message may cost
     replies: outbox.ReplySettings | None = None
     follow_up_days: int = 60
     # mailboxes that do not answer an application no posting fits
@@ -54,8 +54,10 @@ class Processor:
             unrouted_reply=mailbox not in self.unrouted_off,
         )
 
-    def read(self, raw: models.RawMessage) -> Part:
-        return read(parse_message(raw.raw), timeout=self.timeout, ocr=self.ocr)
+    def read(self, raw: models.RawMessage, known: Known | None = None) -> Part:
+        """The message read in the worker, within the limits; `known` documents (stored
+        text) are not read again."""
+        return read_isolated(raw.raw, self.limits, self.ocr, known)
 
     def __call__(self, session: Session, raw: models.RawMessage) -> None:
         process(session, raw, self)
@@ -66,7 +68,12 @@ def judge(session: Session, raw: models.RawMessage, proc: Processor, now: dateti
     it): what the daemon stores, and what `intake rules explain --message` shows."""
     part = proc.read(raw)
     setup = proc.setup(raw.mailbox)
-    return decide(part, history.load(session, raw, part, setup, proc.read, now), setup, now)
+
+    def earlier(row: models.RawMessage) -> Part:
+        """An earlier message of an application: its documents merged from stored text."""
+        return proc.read(row, store.stored_documents(session, row.id))
+
+    return decide(part, history.load(session, raw, part, setup, earlier, now), setup, now)
 
 
 def process(session: Session, raw: models.RawMessage, proc: Processor) -> None:

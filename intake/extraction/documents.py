@@ -1,8 +1,9 @@
 """Attachments to text and link targets: PDF (pdfminer.six), DOCX (python-docx), text.
 
 The format is sniffed from the bytes, not trusted from the file name or MIME type
-(a PDF called `resume.doc` is a PDF). PDF and DOCX parsing run isolated with a time
-and memory limit; whatever goes wrong comes back as `error`, never as an exception.
+(a PDF called `resume.doc` is a PDF). This runs inside the worker process (see
+`extract.read_isolated`), where each document gets a time limit of its own within the
+message's budget; whatever goes wrong comes back as `error`, never as an exception.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import io
 import shutil
 import subprocess
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from intake.errors import ExtractionError
-from intake.extraction.worker import run_isolated
+from intake.extraction.worker import Deadline, TimeLimit
 
 MAX_DOCX_UNPACKED = 200 * 2**20
 
@@ -135,7 +136,7 @@ class Ocr:
 
 
 def ocr_pdf(data: bytes, ocr: Ocr) -> str:
-    """The text tesseract recognises on the first pages of a scan (runs isolated)."""
+    """The text tesseract recognises on the first pages of a scan."""
     import pypdfium2
 
     pdf = pypdfium2.PdfDocument(data)
@@ -155,15 +156,6 @@ def ocr_pdf(data: bytes, ocr: Ocr) -> str:
     return "\n".join(pages)
 
 
-def _recognised(data: bytes, links: tuple[str, ...], pages: int, ocr: Ocr) -> DocumentText:
-    """A scan read by OCR; if OCR fails it is still a scan, not an unreadable file."""
-    try:
-        text = run_isolated(ocr_pdf, data, ocr, timeout=ocr.seconds + 5)
-    except ExtractionError:
-        return DocumentText("pdf", "", links, None, pages)
-    return DocumentText("pdf", text, links, None, pages, ocr=bool(text.strip()))
-
-
 def _html_text(data: bytes) -> str:
     from intake.mail.parse import html_to_text
 
@@ -175,23 +167,56 @@ def read_document(
     filename: str | None,
     content_type: str,
     *,
-    timeout: float = 20.0,
+    seconds: float = 20.0,
     ocr: Ocr | None = None,
+    deadline: Deadline | None = None,
 ) -> DocumentText:
-    """Extract one attachment; failures become `error`, so the caller can flag them. A
-    scanned PDF (pages, no text layer) is read by OCR when `ocr` is given."""
+    """Extract one attachment in at most `seconds` (and within `deadline`, the message's
+    budget); failures become `error`, so the caller can flag them. A scanned PDF (pages,
+    no text layer) is read by OCR when `ocr` is given, within `ocr.seconds`."""
+    budget_first = deadline is not None and deadline.remaining() < seconds
+    deadline = deadline or Deadline(seconds)
     fmt = sniff(data, filename, content_type)
     try:
-        if fmt == "pdf":
-            text, links, pages = run_isolated(pdf_text, data, timeout=timeout)
-            if ocr is not None and pages and not text.strip():
-                return _recognised(data, tuple(links), pages, ocr)
-            return DocumentText(fmt, text, tuple(links), None, pages)
-        if fmt == "docx":
-            text, links = run_isolated(docx_text, data, timeout=timeout)
-            return DocumentText(fmt, text, tuple(links))
-    except ExtractionError as exc:
-        return DocumentText(fmt, error=f"cannot read {fmt.upper()}: {exc}")
+        with deadline.limit(seconds):
+            found = _read_format(fmt, data, content_type)
+    except Exception as exc:  # parsers raise anything on hostile files
+        why = _why(exc, seconds, deadline if budget_first else None)
+        return DocumentText(fmt, error=f"cannot read {fmt.upper()}: {why}")
+    if ocr is None or fmt != "pdf" or not found.pages or found.text.strip():
+        return found
+    return _recognised(data, found, ocr, deadline)
+
+
+def _why(exc: Exception, seconds: float, budget: Deadline | None) -> str:
+    """Why a document could not be read; `budget` when the message's budget was the
+    nearer limit."""
+    if isinstance(exc, TimeLimit):
+        if budget is not None:
+            return f"the message's work budget ({budget.seconds:g}s) ran out"
+        return f"gave up after {seconds:g}s"
+    if isinstance(exc, MemoryError):
+        return "ran out of memory"
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _recognised(data: bytes, scan: DocumentText, ocr: Ocr, deadline: Deadline) -> DocumentText:
+    """A scan read by OCR; if OCR fails it is still a scan, not an unreadable file."""
+    try:
+        with deadline.limit(ocr.seconds):
+            text = ocr_pdf(data, ocr)
+    except Exception:  # tesseract failed or ran out of time: a person reads the scan
+        return scan
+    return replace(scan, text=text, ocr=bool(text.strip()))
+
+
+def _read_format(fmt: str, data: bytes, content_type: str) -> DocumentText:
+    if fmt == "pdf":
+        text, links, pages = pdf_text(data)
+        return DocumentText(fmt, text, tuple(links), None, pages)
+    if fmt == "docx":
+        text, links = docx_text(data)
+        return DocumentText(fmt, text, tuple(links))
     if fmt == "html":
         return DocumentText(fmt, _html_text(data))
     if fmt == "text":

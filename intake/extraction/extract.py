@@ -1,29 +1,36 @@
 """From parsed messages to what a recruiter asks for, each value with where it came from.
 
-Two steps, both pure apart from running document parsers in an isolated child process:
-`read` takes one message to a `Part` (the candidate's own words, their documents and
-their roles, the period and area they ask for; a forward's note is set aside), and
-`assemble` makes the application from one or more parts (a follow-up adds a part), in
-this one place: the resume, cover letter, links, period, area and eligibility.
+Two steps: `read` takes one message to a `Part` (the candidate's own words, their
+documents and their roles, the period and area they ask for; a forward's note is set
+aside), and `assemble` makes the application from one or more parts (a follow-up adds a
+part), in this one place: the resume, cover letter, links, period, area and eligibility.
+
+Reading is where hostile mail costs time and memory, so the daemon never reads a message
+in its own process: `read_isolated` runs parsing, HTML conversion and every document in
+the worker process under one work budget (`Limits`), and gets back a `Part` whose text is
+capped (the cut flagged) and which carries no attachment bytes. `assemble` and the rules
+then only ever see bounded text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from intake.extraction import roles
 from intake.extraction.area import find_area
-from intake.extraction.documents import DocumentText, Ocr, read_document
+from intake.extraction.documents import DocumentText, Ocr, read_document, sniff
 from intake.extraction.eligibility import CODES, Eligibility, assess
 from intake.extraction.forwards import Forward, detect
 from intake.extraction.links import github_links
 from intake.extraction.period import Period, find_period
 from intake.extraction.quoting import new_text
 from intake.extraction.text import SECTION_HEADING
-from intake.mail.parse import Attachment, ParsedMessage, html_links
+from intake.extraction.worker import Deadline, run_isolated
+from intake.limits import DEFAULT_LIMITS, Limits
+from intake.mail.parse import Attachment, ParsedMessage, html_links, parse_message
 
 # Everything from the first of these on is an earlier message quoted in an HTML reply.
 _HTML_QUOTE = re.compile(
@@ -37,12 +44,12 @@ _HTML_FORWARD = re.compile(
     r"|mensaje reenviado|gmail_quote",
     re.IGNORECASE,
 )
-MAX_ATTACHMENT = 25 * 2**20
-# Each document may take up to `timeout` seconds: cap how many one message can cost.
-MAX_DOCUMENTS = 10
-_SKIPPED = DocumentText("other", error=f"not read: only the first {MAX_DOCUMENTS} attachments are")
 # Documents others wrote about the candidate: their links and statements are not the candidate's.
 _ABOUT_THE_CANDIDATE = (roles.TRANSCRIPT, roles.RECOMMENDATION, roles.CERTIFICATE)
+# Documents already read (stored text), by sha256 and filename.
+Known = Mapping[tuple[str, str | None], DocumentText]
+# Formats worth reading; the cap on documents counts these, not inline images.
+READABLE = ("pdf", "docx", "html", "text")
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class Part:
     forward: Forward | None
     period: Period | None
     area: str | None
+    truncated: tuple[str, ...] = ()  # what text was cut at the limits, and where
 
     @property
     def subject(self) -> str:
@@ -192,8 +200,18 @@ class Extraction:
         }
 
 
-def read(msg: ParsedMessage, *, timeout: float = 20.0, ocr: Ocr | None = None) -> Part:
-    """One message to the candidate's part: their words, documents, period and area."""
+def read(
+    msg: ParsedMessage,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    ocr: Ocr | None = None,
+    known: Known | None = None,
+    deadline: Deadline | None = None,
+) -> Part:
+    """One message to the candidate's part: their words, documents, period and area.
+    `known`: documents already read (stored text, by sha256 and filename), not read again."""
+    deadline = deadline or Deadline(limits.message_seconds)
+    cut = Cuts(limits)
     forward = detect(msg)
     if forward is None:
         body, attachments = new_text(msg.text, msg.subject), msg.attachments
@@ -201,7 +219,8 @@ def read(msg: ParsedMessage, *, timeout: float = 20.0, ocr: Ocr | None = None) -
         body = new_text(forward.text, forward.subject or "")
         inner = forward.attached.attachments if forward.attached else ()
         attachments = (*msg.attachments, *inner)
-    documents = read_documents(attachments, timeout, ocr)
+    body = cut.body(body)
+    documents = read_documents(attachments, limits, deadline, cut, ocr, known or {})
     letter, pasted = split_pasted_resume(body)
     cover = cover_text(letter, documents)
     subject, when = _subject(msg, forward), _date(msg, forward)
@@ -216,7 +235,83 @@ def read(msg: ParsedMessage, *, timeout: float = 20.0, ocr: Ocr | None = None) -
         forward=forward,
         period=find_period(cover, when) or find_period(subject, when),
         area=area[0] if area else None,
+        truncated=tuple(cut.notes),
     )
+
+
+def read_message(
+    raw: bytes,
+    limits: Limits,
+    ocr: Ocr | None = None,
+    known: Known | None = None,
+) -> Part:
+    """Parse and read one raw message within its work budget (runs in the worker); the
+    Part comes back without attachment bytes and with its text capped."""
+    deadline = Deadline(limits.message_seconds)
+    with deadline.limit(limits.message_seconds):
+        msg = parse_message(raw)
+    part = read(msg, limits=limits, ocr=ocr, known=known, deadline=deadline)
+    message = _without_bytes(part.message, limits.message_chars)
+    forward = part.forward
+    if forward is not None and forward.attached is not None:
+        forward = replace(forward, attached=_without_bytes(forward.attached, limits.message_chars))
+    return replace(part, message=message, forward=forward)
+
+
+def read_isolated(
+    raw: bytes,
+    limits: Limits = DEFAULT_LIMITS,
+    ocr: Ocr | None = None,
+    known: Known | None = None,
+) -> Part:
+    """`read_message` in the worker process: a message that exceeds its budget, memory or
+    crashes the parsers raises ExtractionError (the caller quarantines it)."""
+    return run_isolated(
+        read_message,
+        raw,
+        limits,
+        ocr,
+        dict(known or {}),
+        timeout=limits.message_seconds + 5,
+        memory_mb=limits.memory_mb,
+    )
+
+
+def _without_bytes(msg: ParsedMessage, chars: int) -> ParsedMessage:
+    """What the rest of the pipeline reads of a message: no attachments (their text is in
+    the Part's documents) and at most `chars` of body text and HTML."""
+    return replace(
+        msg,
+        text=msg.text[:chars],
+        html=msg.html[:chars],
+        attachments=(),
+        attached=tuple(_without_bytes(inner, chars) for inner in msg.attached),
+    )
+
+
+class Cuts:
+    """Text kept within the limits, each cut noted: a document keeps `document_chars`,
+    the body and all documents together `message_chars`."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.left = limits.message_chars
+        self.notes: list[str] = []
+
+    def body(self, text: str) -> str:
+        return self._keep("the message body", text, self.left)
+
+    def document(self, name: str | None, content: DocumentText) -> DocumentText:
+        kept = self._keep(name or "an attachment", content.text, self.limits.document_chars)
+        return content if kept is content.text else replace(content, text=kept)
+
+    def _keep(self, what: str, text: str, most: int) -> str:
+        most = min(most, self.left)
+        if len(text) > most:
+            self.notes.append(f"{what}: text cut at {most:,} of {len(text):,} characters")
+            text = text[:most]
+        self.left -= len(text)
+        return text
 
 
 def assemble(parts: Sequence[Part], accepted: tuple[str, ...] = CODES) -> Extraction:
@@ -253,7 +348,7 @@ def assemble(parts: Sequence[Part], accepted: tuple[str, ...] = CODES) -> Extrac
         or objective_period(resume_text, parts[0].date),
         area=next((p.area for p in reversed(parts) if p.area), None),
         eligibility=assess("\n\n".join(letters), resume_text, accepted, parts[0].date),
-        flags=tuple(resume_flags(best)),
+        flags=(*resume_flags(best), *_cut_flags(parts)),
     )
 
 
@@ -293,17 +388,31 @@ def _with_a_resume(documents: list[ExtractedDocument]) -> list[ExtractedDocument
     return documents
 
 
-def extract(msg: ParsedMessage, *, timeout: float = 20.0) -> Extraction:
-    """One message read and assembled on its own (what `intake parse` shows)."""
-    return assemble([read(msg, timeout=timeout)])
+def extract(msg: ParsedMessage, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
+    """One message read and assembled on its own."""
+    return assemble([read(msg, limits=limits)])
 
 
 def read_documents(
-    attachments: tuple[Attachment, ...], timeout: float, ocr: Ocr | None = None
+    attachments: tuple[Attachment, ...],
+    limits: Limits,
+    deadline: Deadline,
+    cut: Cuts,
+    ocr: Ocr | None = None,
+    known: Known | None = None,
 ) -> tuple[ExtractedDocument, ...]:
-    contents = [
-        _read(a, timeout, ocr) if i < MAX_DOCUMENTS else _SKIPPED for i, a in enumerate(attachments)
-    ]
+    """Each attachment's text: stored text when `known`, else read within the limits (the
+    first `limits.documents` readable ones; inline images and the like do not count)."""
+    known = known or {}
+    readable = 0
+    contents = []
+    for attachment in attachments:
+        found = known.get((attachment.sha256, attachment.filename))
+        if found is None:
+            fmt = sniff(attachment.data, attachment.filename, attachment.content_type)
+            readable += fmt in READABLE
+            found = _read(attachment, fmt, readable, limits, deadline, ocr)
+        contents.append(cut.document(attachment.filename, found))
     assigned = roles.assign(
         [
             roles.Candidate(a.filename, c.format, c.text)
@@ -340,12 +449,32 @@ def split_pasted_resume(body: str) -> tuple[str, str | None]:
     return body[:start].strip(), body[start:].strip()
 
 
-def _read(attachment: Attachment, timeout: float, ocr: Ocr | None) -> DocumentText:
-    if len(attachment.data) > MAX_ATTACHMENT:
-        return DocumentText("other", error=f"attachment larger than {MAX_ATTACHMENT >> 20} MiB")
+def _read(
+    attachment: Attachment,
+    fmt: str,
+    nth: int,
+    limits: Limits,
+    deadline: Deadline,
+    ocr: Ocr | None,
+) -> DocumentText:
+    if fmt in READABLE and nth > limits.documents:
+        return DocumentText(fmt, error=f"not read: only the first {limits.documents} documents are")
+    if len(attachment.data) > limits.attachment_mb * 2**20:
+        return DocumentText(fmt, error=f"not read: larger than {limits.attachment_mb} MiB")
     return read_document(
-        attachment.data, attachment.filename, attachment.content_type, timeout=timeout, ocr=ocr
+        attachment.data,
+        attachment.filename,
+        attachment.content_type,
+        seconds=limits.document_seconds,
+        ocr=ocr,
+        deadline=deadline,
     )
+
+
+def _cut_flags(parts: Sequence[Part]) -> list[Flag]:
+    """Text cut at the limits is never cut silently: a recruiter sees where."""
+    notes = [note for part in parts for note in part.truncated]
+    return [Flag("text_truncated", "; ".join(notes))] if notes else []
 
 
 def resume_flags(resume: ExtractedDocument | None) -> list[Flag]:

@@ -61,13 +61,30 @@ class Mailbox:
             raise MailboxError(f"{self._where()}: UID SEARCH failed: {exc}") from exc
         return sorted(uid for uid in found if uid > last_uid)
 
+    def sizes(self, uids: list[int]) -> dict[int, int]:
+        """RFC822.SIZE by UID: what a message would cost to download, asked first."""
+        response = self._fetch(uids, "RFC822.SIZE")
+        return {uid: int(data[b"RFC822.SIZE"]) for uid, data in response.items()}
+
     def fetch(self, uids: list[int]) -> dict[int, bytes]:
         """Raw bytes by UID, fetched with BODY.PEEK[] so \\Seen is untouched."""
+        return self._sections(uids, "BODY.PEEK[]", b"BODY[]")
+
+    def fetch_headers(self, uids: list[int]) -> dict[int, bytes]:
+        """Only the header block by UID (a message too large to download)."""
+        return self._sections(uids, "BODY.PEEK[HEADER]", b"BODY[HEADER]")
+
+    def _sections(self, uids: list[int], item: str, key: bytes) -> dict[int, bytes]:
+        response = self._fetch(uids, item)
+        return {uid: data[key] for uid, data in response.items() if key in data}
+
+    def _fetch(self, uids: list[int], item: str) -> dict[int, dict]:
+        if not uids:
+            return {}
         try:
-            response = self.client.fetch(uids, ["BODY.PEEK[]"])
+            return self.client.fetch(uids, [item])
         except NETWORK_ERRORS as exc:
             raise MailboxError(f"{self._where()}: FETCH failed: {exc}") from exc
-        return {uid: data[b"BODY[]"] for uid, data in response.items() if b"BODY[]" in data}
 
     def finish(self, uids: list[int]) -> None:
         """Apply `after_store` to messages that are safely in the database."""

@@ -102,6 +102,11 @@ class Document(SQLModel, table=True):
     text: str | None = Field(default=None, sa_column=Column(Text))
     error: str | None = Field(default=None, sa_column=Column(Text))
     ocr: bool = False  # the text was recognised from a scan
+    # What reading found, so a follow-up merges stored text instead of reading it again
+    # (None: stored before 0.3, read again when needed).
+    format: str | None = Field(default=None, max_length=10)  # pdf | docx | text | html | other
+    links: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    pages: int | None = None
 
 
 class Flag(SQLModel, table=True):

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from intake.decisions.checks import Evaluation, RuleFlag
 from intake.decisions.classify import APPLICATION
 from intake.decisions.decision import Decision, Person
+from intake.extraction.documents import DocumentText
 from intake.extraction.extract import ExtractedDocument, Extraction
 from intake.mail.parse import first_msgid
 from intake.storage import models
@@ -257,8 +258,27 @@ def add_documents(
                 text=doc.content.text if doc.content.state == "text" else None,
                 error=doc.content.error,
                 ocr=doc.content.ocr,
+                format=doc.content.format,
+                links=list(doc.content.links),
+                pages=doc.content.pages,
             )
         )
+
+
+def stored_documents(session: Session, raw_id: int) -> dict[tuple[str, str | None], DocumentText]:
+    """What reading a stored message's attachments found, by (sha256, filename): a
+    follow-up merges this instead of reading them again."""
+    rows = session.exec(
+        select(models.Document).where(
+            models.Document.raw_message_id == raw_id, col(models.Document.format).is_not(None)
+        )
+    )
+    return {
+        (d.sha256, d.filename): DocumentText(
+            d.format or "other", d.text or "", tuple(d.links or ()), d.error, d.pages, d.ocr
+        )
+        for d in rows
+    }
 
 
 def add_flags(session: Session, raw_id: int, app_id: int | None, flags: list[RuleFlag]) -> None:

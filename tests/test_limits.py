@@ -1,0 +1,196 @@
+"""Limits that hold for the whole message (issue 13): a message costs at most its work
+budget whatever it holds, text is capped before any matching (and the cut flagged),
+inline images do not use up the document cap, follow-ups never read earlier attachments
+again, and the worker that reads mail holds no secrets."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from intake.daemon.processing import Processor
+from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.errors import ExtractionError
+from intake.extraction.documents import read_document
+from intake.extraction.extract import assemble, read_isolated
+from intake.extraction.worker import run_isolated
+from intake.limits import Limits
+from intake.storage import store
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Application, Document, RawMessage
+from tests.builders import make_mail, make_pdf, make_slow_pdf, make_wordy_docx
+
+POSTINGS = load_all(DEFAULT_DIR)
+LETTER = (
+    "Dear Numenta,\n\nI am applying for the Machine Learning Engineer position. "
+    "My code: https://github.com/ada-l\n\nBest regards,\nAda Lovelace\n"
+)
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+    b"\x00\x00\x00IEND\xaeB`\x82"
+)
+RESUME = make_pdf(["Ada Lovelace", "Education", "BSc Mathematics", "Experience", "Analyst"])
+
+
+def timed(func, *args, **kwargs):
+    started = time.monotonic()
+    result = func(*args, **kwargs)
+    return result, time.monotonic() - started
+
+
+def test_a_slow_pdf_stops_at_its_own_time_limit():
+    doc, spent = timed(read_document, make_slow_pdf(), "cv.pdf", "application/pdf", seconds=1)
+    assert doc.error == "cannot read PDF: gave up after 1s"
+    assert spent < 3
+
+
+def test_ten_slow_pdfs_cost_the_message_budget_not_ten_document_limits():
+    slow = [(f"part{n}.pdf", "application/pdf", make_slow_pdf(seed=n)) for n in range(10)]
+    raw = make_mail(LETTER, attachments=slow)
+    limits = Limits(message_seconds=4, document_seconds=2)
+    part, spent = timed(read_isolated, raw, limits)
+    assert spent < 4 + 3  # not 10 x 2 s
+    errors = [d.content.error for d in part.documents]
+    assert errors[0] == "cannot read PDF: gave up after 2s"
+    assert set(errors[1:]) == {"cannot read PDF: the message's work budget (4s) ran out"}
+    assert "Machine Learning Engineer" in part.body  # the rest of the message is read
+
+
+def test_inline_images_do_not_use_up_the_document_cap():
+    msg = EmailMessage()
+    msg["From"], msg["To"] = "Ada Lovelace <ada@example.org>", "careers@numenta.com"
+    msg["Subject"] = "Application: Machine Learning Engineer"
+    msg.set_content(LETTER)
+    msg.add_alternative(f"<p>{LETTER}</p>" + "".join(f'<img src="cid:logo{n}">' for n in range(12)))
+    html = msg.get_payload()[1]
+    for n in range(12):  # a signature's logos and social icons, as Outlook sends them
+        html.add_related(PNG, "image", "png", cid=f"<logo{n}>", filename=f"image{n:03}.png")
+    msg.add_attachment(RESUME, maintype="application", subtype="pdf", filename="Ada_CV.pdf")
+    part = read_isolated(msg.as_bytes(), Limits(documents=3))
+    [resume] = [d for d in part.documents if d.filename == "Ada_CV.pdf"]
+    assert (resume.role, resume.content.state) == ("resume", "text")
+    assert "BSc Mathematics" in resume.content.text
+
+
+def test_text_is_capped_per_document_and_per_message_and_the_cut_is_flagged():
+    long_resume = ("Education\nBSc Mathematics\n" + "Experience: analyst. " * 20_000).encode()
+    raw = make_mail(
+        LETTER + "P.S. " + "I like graphs. " * 200,
+        attachments=[
+            ("resume.txt", "text/plain", long_resume),
+            ("notes.txt", "text/plain", b"Notes. " * 3_000),
+        ],
+    )
+    limits = Limits(document_chars=50_000, message_chars=60_000)
+    part = read_isolated(raw, limits)
+    resume, notes = (d.content.text for d in part.documents)
+    assert len(resume) == 50_000
+    assert len(part.body) + len(resume) + len(notes) == 60_000
+    assert len(part.message.text) <= 60_000 and len(part.message.html) <= 60_000
+    [flag] = [f for f in assemble([part]).flags if f.code == "text_truncated"]
+    assert f"resume.txt: text cut at 50,000 of {len(long_resume):,} characters" in flag.message
+    assert "notes.txt: text cut at" in flag.message
+
+
+def test_a_docx_of_short_paragraphs_costs_at_most_the_budget(tmp_path):
+    """245 KB of DOCX holding 40 MiB of two-letter paragraphs: once 105 s (and 190 MiB:
+    470 s), almost all of it matching eligibility and periods in the main process."""
+    wordy = make_wordy_docx(40)
+    assert len(wordy) < 400_000
+    raw = make_mail(LETTER, attachments=[("resume.docx", "application/octet-stream", wordy)])
+    limits = Limits(message_seconds=8, document_seconds=6)
+    proc = Processor(POSTINGS, limits=limits)
+    engine = make_engine(f"sqlite:///{tmp_path / 'i.db'}")
+    with open_session(engine) as session:
+        row = store.add_raw(
+            session,
+            raw,
+            store.identify(raw),
+            mailbox="careers",
+            folder="INBOX",
+            uidvalidity=1,
+            uid=1,
+        )
+        _, spent = timed(proc, session, row)
+        session.commit()
+        assert spent < 8 + 4
+        assert row.status == "processed"
+        doc = session.exec(select(Document)).one()
+        assert doc.error == "cannot read DOCX: gave up after 6s" or len(doc.text) <= 100_000
+
+
+def test_follow_ups_read_only_their_own_attachments(tmp_path):
+    """Four follow-ups with one slow PDF each once took 21/40/61/81 s: every follow-up read
+    every earlier attachment again. Stored text is merged instead."""
+    proc = Processor(POSTINGS, limits=Limits(document_seconds=1.5))
+    engine = make_engine(f"sqlite:///{tmp_path / 'i.db'}")
+    first = make_mail(
+        LETTER,
+        sender="Ada Lovelace <ada@example.org>",
+        subject="Application: Machine Learning Engineer",
+        message_id="<ada-0@example.org>",
+        attachments=[("resume.pdf", "application/pdf", make_slow_pdf(seed=0))],
+    )
+    follow_ups = [
+        make_mail(
+            f"Here is another copy of my resume ({n}).\n\nAda",
+            subject="Re: Application: Machine Learning Engineer",
+            message_id=f"<ada-{n}@example.org>",
+            headers={"In-Reply-To": "<ada-0@example.org>"},
+            attachments=[(f"resume-{n}.pdf", "application/pdf", make_slow_pdf(seed=n))],
+        )
+        for n in range(1, 5)
+    ]
+    times = []
+    with open_session(engine) as session:
+        for uid, raw in enumerate([first, *follow_ups], 1):
+            row = store.add_raw(
+                session,
+                raw,
+                store.identify(raw),
+                mailbox="careers",
+                folder="INBOX",
+                uidvalidity=1,
+                uid=uid,
+            )
+            times.append(timed(proc, session, row)[1])
+            session.commit()
+        rows = session.exec(select(RawMessage).order_by(RawMessage.id)).all()
+        [app] = session.exec(select(Application)).all()
+    assert [r.application_id for r in rows] == [None] + [app.id] * 4
+    assert max(times) < 1.5 + 2.5, times  # each reads one PDF; once the 4th read five
+
+
+def test_the_worker_holds_no_secrets_and_has_cpu_and_memory_limits(monkeypatch):
+    monkeypatch.setenv("INTAKE_SMTP_PASSWORD", "hunter2")
+    memory_mb = 777  # a worker of its own, started after the secret was set
+    pid = run_isolated(os.getpid, timeout=10, memory_mb=memory_mb)
+    environ = Path(f"/proc/{pid}/environ").read_bytes()
+    assert b"hunter2" not in environ and b"INTAKE_SMTP_PASSWORD" not in environ
+    home = os.readlink(f"/proc/{pid}/cwd")
+    assert Path(home).name.startswith("intake-worker-") and home != os.getcwd()
+    soft_cpu, _ = run_isolated(resource.getrlimit, resource.RLIMIT_CPU, timeout=10, memory_mb=777)
+    assert soft_cpu != resource.RLIM_INFINITY and soft_cpu < 60
+    space, _ = run_isolated(resource.getrlimit, resource.RLIMIT_AS, timeout=10, memory_mb=777)
+    assert space == memory_mb * 2**20
+
+
+def test_a_worker_that_times_out_is_killed_with_what_it_started(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    script = f"echo $$ > {pid_file}; exec sleep 60"
+    with pytest.raises(ExtractionError, match="gave up after 1s"):
+        run_isolated(subprocess.run, ["sh", "-c", script], timeout=1, memory_mb=778)
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists()
