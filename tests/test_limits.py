@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import resource
 import subprocess
+import sys
 import time
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlmodel import select
 
 from intake.daemon.processing import Processor
 from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.demo.servers import append_messages
 from intake.errors import ExtractionError
 from intake.extraction.documents import read_document
 from intake.extraction.extract import assemble, read_isolated
@@ -27,6 +29,7 @@ from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
 from intake.storage.models import Application, Document, RawMessage
 from tests.builders import make_mail, make_pdf, make_slow_pdf, make_wordy_docx
+from tests.test_postgres import PASSWORD_ENV, configured
 
 POSTINGS = load_all(DEFAULT_DIR)
 LETTER = (
@@ -194,3 +197,47 @@ def test_a_worker_that_times_out_is_killed_with_what_it_started(tmp_path):
     while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{child}").exists()
+
+
+# Runs `intake` and writes its peak RSS (VmHWM: this process only, not its parent's at
+# fork as wait4's ru_maxrss would count) to the file named first.
+PEAK_RSS = """
+import atexit, re, runpy, sys
+from pathlib import Path
+out = sys.argv.pop(1)
+def peak():
+    found = re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())
+    Path(out).write_text(found.group(1))
+atexit.register(peak)
+runpy.run_module("intake", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("imap_server", ["pymap"], indirect=True)
+def test_a_100_mb_message_costs_the_main_process_no_more_than_a_small_one(
+    tmp_path, imap_server, imap_folder, smtp
+):
+    """Peak RSS of `intake poll --once` (the main process; documents are read in its
+    worker) with a 100 MB message waiting: it is never downloaded (limits.message_mb)."""
+    huge = make_mail(LETTER).replace(b"Best regards", b"x" * (100 * 2**20) + b"\nBest regards")
+    append_messages(imap_server.account, imap_folder, [make_mail(LETTER), huge])
+    del huge
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    cfg = configured(tmp_path, "big", url, imap_server, {"careers": imap_folder}, smtp)
+    env = {**os.environ, PASSWORD_ENV: imap_server.account.password}
+    peak = tmp_path / "peak"
+    command = [
+        sys.executable,
+        "-c",
+        PEAK_RSS,
+        str(peak),
+        "--config",
+        str(cfg.base_dir / "big.toml"),
+    ]
+    subprocess.run([*command, "poll", "--once"], env=env, check=True, capture_output=True)
+    peak_mb = int(peak.read_text()) / 1024
+    assert peak_mb < 150, f"peak RSS {peak_mb:.0f} MB"
+    with open_session(make_engine(url, create=False)) as session:
+        rows = session.exec(select(RawMessage).order_by(RawMessage.uid)).all()
+    assert [r.status for r in rows] == ["processed", "failed"]
+    assert rows[1].error.startswith("not downloaded: 100.0 MiB is more than limits.message_mb")

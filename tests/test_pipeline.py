@@ -3,6 +3,7 @@ SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -10,9 +11,10 @@ import pytest
 from sqlmodel import func, select
 
 from intake.config import MailboxConfig
-from intake.daemon.pipeline import Processor, poll_mailbox, reprocess
+from intake.daemon.pipeline import Processor, batches, poll_mailbox, reprocess
 from intake.decisions.rules import DEFAULT_DIR, load_all
 from intake.demo.servers import append_messages, recreate_folder
+from intake.limits import Limits
 from intake.mail.mailbox import connect
 from intake.storage import store
 from intake.storage.db import make_engine
@@ -325,3 +327,26 @@ def test_a_nul_in_the_body_is_processed_alike_on_both_backends(engine):
         letter = session.exec(select(Application.cover_letter)).one()
         assert "I am applying." in letter
         assert session.exec(select(Document.text)).one().startswith("Ann Lee\nEducation")
+
+
+def test_a_message_larger_than_the_limit_is_never_downloaded(imap_server, box, engine):
+    """RFC822.SIZE is asked first: an oversized message is stored as its headers and the
+    reason (quarantined), the ones around it as usual, and batches stay small in bytes."""
+    big = message(1).replace(b"I am applying.", b"I am applying. " + b"x" * 3 * 2**20)
+    append_messages(imap_server.account, box.folder, [message(0), big, message(2)])
+    limited = replace(PROCESSOR, limits=Limits(message_mb=1))
+    with connect(box) as mailbox:
+        stats = poll_mailbox(box, mailbox, engine, limited)
+    assert (stats.stored, stats.failed, stats.applications) == (3, 1, 2)
+    with open_session(engine) as session:
+        rows = session.exec(select(RawMessage).order_by(RawMessage.uid)).all()
+    oversized = rows[1]
+    assert oversized.status == "failed" and oversized.size < 2000
+    assert oversized.error.startswith("not downloaded: 3.0 MiB is more than limits.message_mb (1")
+    assert oversized.raw.startswith(b"From: Applicant 1") and b"x" * 100 not in oversized.raw
+
+
+def test_batches_hold_a_bounded_number_of_bytes():
+    sizes = {1: 600, 2: 600, 3: 5000, 4: 100, 5: 100, 6: 100}
+    assert batches([1, 2, 3, 4, 5, 6], sizes, 3, 1000) == [[1], [2, 3, 4], [5, 6]]
+    assert batches([1, 2], {}, 1, 10) == [[1], [2]]  # vanished UIDs cost nothing

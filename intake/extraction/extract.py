@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from intake.errors import ExtractionError
 from intake.extraction import roles
 from intake.extraction.area import find_area
 from intake.extraction.documents import DocumentText, Ocr, read_document, sniff
@@ -275,6 +276,27 @@ def read_isolated(
         timeout=limits.message_seconds + 5,
         memory_mb=limits.memory_mb,
     )
+
+
+def new_words(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[str, datetime | None]:
+    """The new text (quotes dropped, capped) and Date of a stored message, read in the
+    worker within the budget: what the digest and exports show of mail that is not an
+    application, quarantined mail included. ("", None) when it cannot be read."""
+    try:
+        return run_isolated(
+            _new_words,
+            raw,
+            limits.message_chars,
+            timeout=limits.message_seconds,
+            memory_mb=limits.memory_mb,
+        )
+    except ExtractionError:
+        return "", None
+
+
+def _new_words(raw: bytes, chars: int) -> tuple[str, datetime | None]:
+    msg = parse_message(raw)
+    return new_text(msg.text[:chars], msg.subject), msg.date
 
 
 def _without_bytes(msg: ParsedMessage, chars: int) -> ParsedMessage:

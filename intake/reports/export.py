@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, func, or_, select
 
 from intake.extraction import roles
-from intake.extraction.quoting import new_text
-from intake.mail.parse import parse_message
+from intake.extraction.extract import new_words
 from intake.storage import models
 
 CSV_FIELDS = (
@@ -110,11 +109,7 @@ def other_rows(
 
 
 def _other(raw: models.RawMessage) -> dict:
-    try:
-        msg = parse_message(raw.raw)
-        text, date = new_text(msg.text, msg.subject), msg.date
-    except Exception:  # quarantined mail may not parse at all; say why instead
-        text, date = "", None
+    text, date = new_words(raw.raw)  # quarantined mail may not read at all: ("", None)
     return {
         "mailbox": raw.mailbox,
         "uid": raw.uid,
