@@ -6,6 +6,7 @@ import pytest
 
 from intake import config
 from intake.errors import ConfigError
+from intake.limits import Limits
 
 BOX = '[mailboxes.careers]\nhost = "imap.example.com"\nusername = "u"\npassword_env = "PW"\n'
 
@@ -26,6 +27,14 @@ def test_example_config_is_valid():
     assert cfg.templates_dir == (Path(__file__).parent.parent / "templates").resolve()
     assert careers.reply_address == "careers@example.com"
     assert (cfg.replies.max_per_sender, cfg.replies.follow_up_days) == (3, 60)
+    assert cfg.limits == Limits()  # the example states the defaults
+
+
+def test_limits_are_checked_where_they_are_written(tmp_path):
+    with pytest.raises(ConfigError, match=r"limits\.message_seconds: Input should be greater"):
+        config.load(write(tmp_path, BOX + "[limits]\nmessage_seconds = 0\n"))
+    with pytest.raises(ConfigError, match=r"limits\.sizes"):
+        config.load(write(tmp_path, BOX + "[limits]\nsizes = 1\n"))
 
 
 def test_example_config_templates_cover_the_shipped_rules():
