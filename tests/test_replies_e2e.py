@@ -1,4 +1,5 @@
-"""Acknowledgements end to end: real IMAP server in, pipeline, outbox, aiosmtpd sink out."""
+"""Acknowledgements end to end: real IMAP server in, pipeline, outbox, aiosmtpd sink out,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import inspect
 from sqlmodel import select
 
 from intake import config
@@ -91,14 +93,16 @@ def application(
     )
 
 
-def make_config(tmp_path, imap_server, folder, smtp_port: int, **smtp) -> config.Config:
+def make_config(
+    tmp_path, database_url: str, imap_server, folder, smtp_port: int, **smtp
+) -> config.Config:
     """A config file like an operator's, written and loaded the way `intake` loads it."""
     account = imap_server.account
     smtp = {"port": smtp_port, **smtp}
     extra = "".join(f"{key} = {str(value).lower()}\n" for key, value in smtp.items())
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n'
+        f'[database]\nurl = "{database_url}"\n'
         f'[rules]\ndir = "{DEFAULT_DIR}"\n'
         f'[replies]\ntemplates = "{DEFAULT_TEMPLATES}"\n'
         f'[mailboxes.careers]\nhost = "{account.host}"\nport = {account.port}\ntls = "none"\n'
@@ -111,11 +115,13 @@ def make_config(tmp_path, imap_server, folder, smtp_port: int, **smtp) -> config
 
 
 @pytest.fixture
-def setup(tmp_path, imap_server, imap_folder, smtp, monkeypatch):
+def setup(tmp_path, database_url, imap_server, imap_folder, smtp, monkeypatch):
     monkeypatch.setenv(PASSWORD_ENV, imap_server.account.password)
 
     def run(*raws: bytes, **smtp_options) -> config.Config:
-        cfg = make_config(tmp_path, imap_server, imap_folder, smtp.port, **smtp_options)
+        cfg = make_config(
+            tmp_path, database_url, imap_server, imap_folder, smtp.port, **smtp_options
+        )
         if raws:
             append_messages(imap_server.account, imap_folder, raws)
         poll_all(cfg)
@@ -125,8 +131,10 @@ def setup(tmp_path, imap_server, imap_folder, smtp, monkeypatch):
 
 
 def rows(cfg: config.Config, model, *where):
+    """Rows in the order they were made (PostgreSQL returns updated rows in any order)."""
+    key = inspect(model).primary_key[0]
     with open_session(make_engine(cfg.database_url)) as session:
-        return list(session.exec(select(model).where(*where)))
+        return list(session.exec(select(model).where(*where).order_by(key)))
 
 
 def text_of(raw: bytes) -> str:
