@@ -221,7 +221,7 @@ def read(
         inner = forward.attached.attachments if forward.attached else ()
         attachments = (*msg.attachments, *inner)
     body = cut.body(body)
-    documents = read_documents(attachments, limits, deadline, cut, ocr, known or {})
+    documents = read_documents(attachments, limits, deadline, cut, ocr, known)
     letter, pasted = split_pasted_resume(body)
     cover = cover_text(letter, documents)
     subject, when = _subject(msg, forward), _date(msg, forward)

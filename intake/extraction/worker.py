@@ -14,6 +14,7 @@ worker, so a slow attachment costs its own limit and the rest of the message is 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pickle
@@ -93,10 +94,17 @@ class _Worker:
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+        self.close()
+
+    def close(self) -> None:
+        """Let an idle worker end (it stops at end of input), then clear its directory."""
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(OSError):
                 stream.close()
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -106,6 +114,15 @@ def prestart(count: int, memory_mb: int) -> None:
     with _idle_lock:
         missing = count - sum(w.memory_mb == memory_mb for w in _idle)
         _idle.extend(_Worker(memory_mb) for _ in range(missing))
+
+
+@atexit.register
+def _close_idle() -> None:
+    with _idle_lock:
+        idle = list(_idle)
+        _idle.clear()
+    for worker in idle:
+        worker.close()
 
 
 def _take(memory_mb: int) -> _Worker:
