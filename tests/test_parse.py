@@ -36,6 +36,21 @@ NAMES = [
         "José x@evil.example",
         "real@example.org",
     ),
+    # ... and so whatever surrounds the encoded word: raw text, a fold, CR/LF and a `:`
+    (
+        "=?iso-8859-1?q?Jos=E9?= x@evil.example <real@example.org>",
+        "José x@evil.example",
+        "real@example.org",
+    ),
+    ("=?utf-8?q?Jos=C3=A9_x@evil?=\r\n <real@example.org>", "José x@evil", "real@example.org"),
+    (
+        "=?utf-8?q?x=0D=0ABcc:_evil@x.example?= <real@example.org>",
+        "x Bcc: evil@x.example",
+        "real@example.org",
+    ),
+    # Outlook and web forms put the address itself in the name, unquoted
+    ("evil@x.example <real@example.org>", "evil@x.example", "real@example.org"),
+    ('"Doe <evil@x.example>" <real@example.org>', "Doe <evil@x.example>", "real@example.org"),
     ("Big Bug bb@bug.com", None, "bb@bug.com"),
     ("tim@example.com concierge@example.com", None, "tim@example.com"),
     ("John Doe <jdoe@machine(comment).  example>", "John Doe", "jdoe@machine.example"),
@@ -47,6 +62,20 @@ NAMES = [
 def test_sender(header, name, email):
     msg = parse_message(headers(From=header, Subject="x"))
     assert (msg.sender_name, msg.sender_email) == (name, email)
+
+
+def test_reply_to_to_and_cc_take_the_bracketed_address_too():
+    msg = parse_message(
+        headers(
+            From="a@example.org",
+            Reply_To="=?utf-8?q?x@evil.example?= <b@example.org>",
+            To="=?utf-8?q?Careers_x@evil.example?= <careers@example.com>, c@example.org",
+            Cc="d@evil.example <d@example.org>",
+            Subject="x",
+        )
+    )
+    assert msg.reply_to == "b@example.org"
+    assert msg.to == ("careers@example.com", "c@example.org", "d@example.org")
 
 
 def test_sender_falls_back_to_sender_header():

@@ -382,17 +382,47 @@ _ANY_ADDRESS = re.compile(r"(?<![^\s\"<>,;:()\[\]\\])[^\s\"<>@,;:()\[\]\\]+@[^\s
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
     """(display name, address) pairs, parsed by the standard library's RFC 5322 parser,
     which decodes encoded words only after finding the structure: a comma or an `@`
-    inside an encoded display name stays in the name. Junk that parser cannot read
-    ("Big Bug bb@bug.com", two bare addresses) still yields the addresses it holds."""
+    inside an encoded display name stays in the name. Where that parser misses an
+    address in angle brackets (a raw `@`, `:` or CR/LF in the name, an encoded word
+    mixed with raw text), the bracketed addresses win; junk with none ("Big Bug
+    bb@bug.com", two bare addresses) still yields the addresses it holds."""
     found: list[tuple[str, str]] = []
     for value in values:
-        try:
-            header = policy.default.header_factory("to", value)
-            parsed = [(a.display_name, a.addr_spec) for a in header.addresses]
-        except Exception:  # the header parser is strict about some junk; the regex is not
-            parsed = []
-        plain = [(name, addr) for name, addr in parsed if _PLAIN_ADDRESS.fullmatch(addr)]
-        found.extend(plain or [("", addr) for addr in _ANY_ADDRESS.findall(value)])
+        value = _FOLD.sub(" ", value)
+        parsed = _rfc5322(value)
+        angled = _angled(value)
+        if parsed and {a.lower() for _, a in angled} <= {a.lower() for _, a in parsed}:
+            found.extend(parsed)
+        else:
+            found.extend(angled or [("", addr) for addr in _ANY_ADDRESS.findall(value)])
+    return found
+
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+# Text that may hold `<`, `@` or `>` without being an address: quoted strings, comments
+# and encoded words. Masked (same length) before looking for `<addr>`.
+_OPAQUE = re.compile(r'"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)|=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=')
+_ANGLE = re.compile(r"<\s*([^\s\"<>@,;()\\]+@[^\s\"<>@,;()\\]+)\s*>")
+
+
+def _rfc5322(value: str) -> list[tuple[str, str]]:
+    try:
+        header = policy.default.header_factory("to", value)
+        parsed = [(a.display_name, a.addr_spec) for a in header.addresses]
+    except Exception:  # the header parser is strict about some junk; the fallbacks are not
+        return []
+    return [(name, addr) for name, addr in parsed if _PLAIN_ADDRESS.fullmatch(addr)]
+
+
+def _angled(value: str) -> list[tuple[str, str]]:
+    """Each `<addr>` outside quotes, comments and encoded words, with the text before it
+    (back to the previous address or comma) as its display name."""
+    masked = _OPAQUE.sub(lambda m: "x" * len(m.group()), value)
+    found, start = [], 0
+    for match in _ANGLE.finditer(masked):
+        name = value[start : match.start()].strip().lstrip(",;:").strip()
+        found.append((decode_words(name.strip('"')), match.group(1)))
+        start = match.end()
     return found
 
 
