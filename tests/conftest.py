@@ -94,17 +94,29 @@ def smtp(smtp_sink) -> SmtpSink:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Show the labelled sets' per-field accuracy (written by workers) at the end of the run."""
+    """Show the labelled sets' per-field accuracy and how many inputs the fuzz tests tried
+    (both written by workers) at the end of the run."""
     from tests.judging import ARTIFACTS
 
     for report in sorted(ARTIFACTS.glob("accuracy-*.txt")):
         terminalreporter.write_sep("-", "accuracy")
         terminalreporter.write(report.read_text())
+    tried = {
+        path.stem.removeprefix("fuzz-"): path.read_text() for path in ARTIFACTS.glob("fuzz-*.count")
+    }
+    if tried:
+        terminalreporter.write_sep("-", "fuzz")
+        terminalreporter.write_line(
+            ", ".join(f"{n} {what}" for what, n in sorted(tried.items())) + " tried"
+        )
 
 
 def pytest_sessionstart(session) -> None:
-    """A report from an earlier run must never be shown as this run's."""
+    """A report from an earlier run must never be shown as this run's (the controller
+    clears them once, before any worker writes)."""
     from tests.judging import ARTIFACTS
 
-    for report in ARTIFACTS.glob("accuracy-*.txt"):
+    if hasattr(session.config, "workerinput"):
+        return
+    for report in [*ARTIFACTS.glob("accuracy-*.txt"), *ARTIFACTS.glob("fuzz-*.count")]:
         report.unlink()
