@@ -25,12 +25,11 @@ from intake.logs import event
 from intake.mail.mailbox import Mailbox, connect
 from intake.replies import outbox
 from intake.replies.messages import check_templates
+from intake.reports.quarantine import NOT_DOWNLOADED
 from intake.storage import privacy, store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
 from intake.storage.models import RawMessage
-
-NOT_DOWNLOADED = "not downloaded: "  # the reason of a message stored as its headers only
 
 log = logging.getLogger(__name__)
 
