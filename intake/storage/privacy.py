@@ -231,7 +231,8 @@ def select_person(session: Session, address: str) -> Forgetting:
     )
     apps = [a.id for a in found.applications]
     theirs = _messages(session, address, apps)
-    owners = dict(session.exec(select(models.Application.raw_message_id, models.Application.id)))
+    pairs = session.exec(select(models.Application.raw_message_id, models.Application.id))
+    owners = {raw_id: app_id for raw_id, app_id in pairs}
     found.blanked = [r for r in theirs if r.id in owners and owners[r.id] not in apps]
     found.messages = [r for r in theirs if r not in found.blanked]
     raw_ids = [r.id for r in found.messages]
