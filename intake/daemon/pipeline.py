@@ -237,6 +237,7 @@ def poll_one(
         stored=stats.stored,
         duplicates=stats.duplicates,
         failed=stats.failed,
+        forgotten=stats.forgotten,
         backlog=stats.backlog,
         error=stats.error,
     )
