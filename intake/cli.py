@@ -1,5 +1,5 @@
-"""Command line: `intake run`, `poll --once`, `parse`, `rules`, `outbox`, `digest`, `export`,
-`status`, `demo`.
+"""Command line: `intake run`, `poll --once`, `parse`, `rules`, `outbox`, `quarantine`,
+`digest`, `export`, `status`, `purge`, `forget`, `demo`.
 
 Any IntakeError becomes one line on stderr and exit status 2; anything else is a bug
 and keeps its traceback.
@@ -299,6 +299,8 @@ def stored_decision(ctx: click.Context, message_id: int):
         raw = session.get(RawMessage, message_id)
         if raw is None:
             raise IntakeError(f"no stored message {message_id}")
+        if raw.purged_at is not None:
+            raise IntakeError(f"message {message_id}: its raw bytes were deleted by retention")
         return judge_stored(session, raw, processor_for(cfg), datetime.now(UTC))
 
 
@@ -576,6 +578,120 @@ def outbox_retry(ctx: click.Context, ids: tuple[int, ...]) -> None:
         count = retry(session, list(ids), datetime.now(UTC))
         session.commit()
     click.echo(f"{count} replies queued again; `intake outbox send` sends them")
+
+
+@cli.group()
+def quarantine() -> None:
+    """Messages that could not be processed: why, and processing them again."""
+
+
+@quarantine.command("list")
+@click.option("--limit", default=50, show_default=True, help="Newest rows shown.")
+@click.pass_context
+def quarantine_list(ctx: click.Context, limit: int) -> None:
+    """One line per quarantined message, newest first: id, mailbox, when, why."""
+    from intake.reports.quarantine import listed
+
+    with database(ctx) as session:
+        found = listed(session, limit)
+    click.echo(f"{'id':>6}  {'mailbox':<12}  fetched           reason")
+    for row in found:
+        click.echo(f"{row.id:>6}  {row.mailbox:<12}  {row.fetched_at:%Y-%m-%d %H:%M}  {row.error}")
+
+
+@quarantine.command("show")
+@click.argument("row_id", type=int)
+@click.pass_context
+def quarantine_show(ctx: click.Context, row_id: int) -> None:
+    """One quarantined message: the reason, where it came from, and its headers."""
+    from intake.reports.quarantine import headers, quarantined, refusal
+
+    with database(ctx) as session:
+        raw = quarantined(session, row_id)
+        click.echo(f"reason:  {raw.error}")
+        click.echo(f"mailbox: {raw.mailbox} (folder {raw.folder}, uid {raw.uid})")
+        click.echo(f"fetched: {raw.fetched_at:%Y-%m-%d %H:%M}; size {raw.size} bytes")
+        click.echo(f"retry:   {refusal(raw) or 'possible (`intake quarantine retry ID`)'}")
+        for name, value in headers(raw.raw):
+            click.echo(f"{name}: {value}")
+
+
+@quarantine.command("retry")
+@click.argument("ids", type=int, nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every quarantined message.")
+@click.pass_context
+def quarantine_retry(ctx: click.Context, ids: tuple[int, ...], every: bool) -> None:
+    """Process quarantined messages again (after a fix, or with new limits) and print
+    each one's new status. A reply due is queued once, as if it had worked the first time."""
+    from intake.daemon.pipeline import processor_for, rerun
+    from intake.reports.quarantine import listed, quarantined, refusal
+    from intake.storage.db import make_engine
+
+    if bool(ids) == every:
+        raise click.UsageError("give message ids or --all")
+    cfg = load_config(ctx)
+    with database(ctx) as session:
+        rows = listed(session) if every else [quarantined(session, i) for i in ids]
+    refused = {row.id: refusal(row) for row in rows if refusal(row)}
+    if refused and not every:
+        raise IntakeError("; ".join(refused.values()))
+    engine = make_engine(cfg.database_url, create=False)
+    wanted = sorted(row.id for row in rows if row.id not in refused)
+    for raw_id, outcome in rerun(engine, processor_for(cfg), wanted).items():
+        click.echo(f"{raw_id}: {outcome}")
+    for raw_id in sorted(refused):
+        click.echo(f"{raw_id}: still quarantined: never downloaded or purged")
+
+
+YES = click.option("--yes", is_flag=True, help="Delete; without it, only count (a dry run).")
+
+
+def _report(counts: dict[str, int], applied: bool) -> None:
+    verb = "deleted" if applied else "would delete (dry run; --yes deletes)"
+    click.echo(
+        f"{verb}: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in counts.items())
+    )
+
+
+@cli.command()
+@YES
+@click.pass_context
+def purge(ctx: click.Context, yes: bool) -> None:
+    """Apply [retention]: delete the raw mail and document text whose time is up (a dry
+    run without --yes). The daemon does this daily."""
+    from datetime import UTC, datetime
+
+    from intake.daemon.pipeline import purge as run
+    from intake.storage.db import make_engine
+
+    cfg = load_config(ctx)
+    if not any(cfg.retention.model_dump().values()):
+        click.echo("[retention] keeps everything (every *_days is 0): nothing to purge")
+        return
+    engine = make_engine(cfg.database_url, create=False)
+    _report(run(engine, cfg, datetime.now(UTC), apply=yes), yes)
+
+
+@cli.command()
+@click.argument("address")
+@YES
+@click.pass_context
+def forget(ctx: click.Context, address: str, yes: bool) -> None:
+    """Delete everything stored about one person (a dry run without --yes), keeping only
+    a salted hash of their address so their mail is never stored again."""
+    from datetime import UTC, datetime
+
+    from intake.storage.privacy import forget as run
+    from intake.storage.privacy import normalise
+
+    if "@" not in normalise(address):
+        raise click.BadParameter(f"{address!r} is not an email address", param_hint="ADDRESS")
+    with database(ctx) as session:
+        counts = run(session, address, datetime.now(UTC), apply=yes)
+        session.commit()
+    _report(counts, yes)
+    if yes:
+        click.echo("kept: a tombstone (salted hash of the address); their mail is not stored again")
 
 
 def database(ctx: click.Context):

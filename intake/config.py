@@ -171,6 +171,17 @@ class DigestConfig(_Strict):
         return self
 
 
+class RetentionConfig(_Strict):
+    """How long personal data is kept, in days (0: for ever, the default: deleting mail is
+    irreversible, so an operator opts in). `intake purge` applies it, and `intake run`
+    daily. Only closed and ineligible applications lose their mail (open ones wait for a
+    recruiter); the rows stay, so a message is recognised when polled again."""
+
+    raw_mail_days: int = Field(default=0, ge=0)  # raw mail of closed and ineligible applications
+    documents_days: int = Field(default=0, ge=0)  # their documents' text and cover letters
+    other_mail_days: int = Field(default=0, ge=0)  # mail that made no application, quarantine
+
+
 class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     rules: RulesConfig = RulesConfig()
@@ -181,6 +192,7 @@ class Config(_Strict):
     limits: Limits = Limits()
     daemon: DaemonConfig = DaemonConfig()
     digest: DigestConfig = DigestConfig()
+    retention: RetentionConfig = RetentionConfig()
     base_dir: Path = Path(".")
 
     def require_secrets(self, boxes: list[MailboxConfig], smtp: bool) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from intake.config import Config, MailboxConfig
 from intake.daemon.processing import Processor
@@ -24,7 +25,8 @@ from intake.logs import event
 from intake.mail.mailbox import Mailbox, connect
 from intake.replies import outbox
 from intake.replies.messages import check_templates
-from intake.storage import store
+from intake.reports.quarantine import NOT_DOWNLOADED
+from intake.storage import privacy, store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
 from intake.storage.models import RawMessage
@@ -42,12 +44,13 @@ class PollStats:
     duplicates: int = 0
     failed: int = 0
     applications: int = 0
+    forgotten: int = 0  # from or to a forgotten person: not stored
     backlog: int = 0  # new messages left for the next poll (max_per_poll, or a stop)
     uidvalidity_reset: bool = False
     error: str | None = None
 
     def __add__(self, later: PollStats) -> PollStats:
-        counted = ("fetched", "stored", "duplicates", "failed", "applications")
+        counted = ("fetched", "stored", "duplicates", "failed", "applications", "forgotten")
         return replace(
             later, **{name: getattr(self, name) + getattr(later, name) for name in counted}
         )
@@ -84,6 +87,7 @@ def store_batch(
     order; returns the UIDs handled (all of them unless `stopping()` became true). An
     `oversized` message (UID to RFC822.SIZE) came as its headers: stored with the reason."""
     oversized = oversized or {}
+    forgotten = privacy.Tombstones.load(session)
     done = []
     for uid in sorted(raws):
         if stopping():
@@ -93,6 +97,10 @@ def store_batch(
         done.append(uid)
         if store.find_raw(session, identity) is not None:
             stats.duplicates += 1
+            continue
+        if forgotten.covers(raw):  # nothing is stored; the checkpoint still moves past it
+            stats.forgotten += 1
+            event(log, "forgotten_skipped", mailbox=box.name, uid=uid)
             continue
         row = store.add_raw(
             session,
@@ -116,7 +124,7 @@ def store_batch(
 def _too_large(row: RawMessage, size: int, most_mb: int) -> None:
     row.status = "failed"
     row.error = (
-        f"not downloaded: {size / 2**20:.1f} MiB is more than limits.message_mb "
+        f"{NOT_DOWNLOADED}{size / 2**20:.1f} MiB is more than limits.message_mb "
         f"({most_mb} MiB); only its headers are stored"
     )
     event(log, "quarantined", logging.WARNING, mailbox=row.mailbox, uid=row.uid, reason=row.error)
@@ -229,6 +237,7 @@ def poll_one(
         stored=stats.stored,
         duplicates=stats.duplicates,
         failed=stats.failed,
+        forgotten=stats.forgotten,
         backlog=stats.backlog,
         error=stats.error,
     )
@@ -300,26 +309,60 @@ def reprocess(
 ) -> dict[str, int]:
     """Re-run extraction and rules over stored raw messages, oldest first, after a rule change.
 
-    With `posting`, only messages from the mailbox that posting belongs to. Each message is
-    committed on its own, so an interruption loses nothing. It never queues replies:
-    applicants are answered once, when their mail arrives. Returns counts of outcomes.
+    With `posting`, only messages from the mailbox that posting belongs to. It never
+    queues replies: applicants are answered once, when their mail arrives. Messages whose
+    bytes are gone (purged by retention, or never downloaded) are left as they are.
+    Returns counts of outcomes.
     """
-    processor = replace(processor, queue_replies=False)
-    query = select(store.models.RawMessage.id).order_by(store.models.RawMessage.id)
+    query = select(RawMessage.id).where(*readable()).order_by(RawMessage.id)
     if posting:
         if posting not in processor.postings:
             raise IntakeError(f"no posting {posting!r} (known: {', '.join(processor.postings)})")
-        query = query.where(store.models.RawMessage.mailbox == processor.postings[posting].mailbox)
+        query = query.where(RawMessage.mailbox == processor.postings[posting].mailbox)
     with open_session(engine) as session:
         ids = list(session.exec(query))
     counts: dict[str, int] = {}
+    for outcome in rerun(engine, replace(processor, queue_replies=False), ids, progress).values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def readable() -> tuple:
+    """Where a stored message still has its whole raw bytes to read again."""
+    return (
+        col(RawMessage.purged_at).is_(None),
+        ~col(RawMessage.error).startswith(NOT_DOWNLOADED) | col(RawMessage.error).is_(None),
+    )
+
+
+def rerun(
+    engine: Engine,
+    processor: Processor,
+    ids: list[int],
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, str]:
+    """Process stored messages again (reprocessing, a quarantine retry): each committed on
+    its own, so an interruption loses nothing. Writing a decision replaces the earlier one
+    and replies are queued at most once per message and role, so the outcome is the same
+    as if the message had been processed right the first time. Returns each one's outcome."""
+    outcomes: dict[int, str] = {}
     for done, raw_id in enumerate(ids, start=1):
         with open_session(engine) as session:
-            raw = session.get(store.models.RawMessage, raw_id)
+            raw = session.get(RawMessage, raw_id)
             processor(session, raw)
             session.commit()
-            outcome = (raw.error and "failed") or store.outcome(session, raw)
-        counts[outcome] = counts.get(outcome, 0) + 1
+            outcomes[raw_id] = (raw.error and "failed") or store.outcome(session, raw)
         if progress:
             progress(done, len(ids))
+    return outcomes
+
+
+def purge(engine: Engine, cfg: Config, now: datetime, apply: bool = True) -> dict[str, int]:
+    """Apply `[retention]` (counts by kind; a dry run without `apply`), in one transaction."""
+    retention = privacy.Retention(**cfg.retention.model_dump())
+    with open_session(engine) as session:
+        counts = privacy.purge(session, retention, now, apply)
+        session.commit()
+    if apply:
+        event(log, "purged", **counts)
     return counts

@@ -78,7 +78,8 @@ def judge(session: Session, raw: models.RawMessage, proc: Processor, now: dateti
 
 def process(session: Session, raw: models.RawMessage, proc: Processor) -> None:
     """Decide and write, in a savepoint; failures become data."""
-    where = {"mailbox": raw.mailbox, "uid": raw.uid, "message_id": raw.message_id}
+    # ids only: a Message-ID, like an address or a subject, can name the person
+    where = {"mailbox": raw.mailbox, "uid": raw.uid, "message": raw.id}
     try:
         with session.begin_nested():
             now = proc.clock()
@@ -91,7 +92,8 @@ def process(session: Session, raw: models.RawMessage, proc: Processor) -> None:
     except Exception as exc:  # quarantine: the raw message stays, with the reason
         raw.status, raw.kind = "failed", None
         raw.error = f"{type(exc).__name__}: {exc}"[:2000]
-        event(log, "quarantined", logging.WARNING, **where, reason=raw.error)
+        # the reason (which may quote the message) is stored; the log names its type
+        event(log, "quarantined", logging.WARNING, **where, error=type(exc).__name__)
         return
     event(
         log,

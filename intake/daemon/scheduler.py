@@ -1,11 +1,12 @@
 """`intake run`: the long-running daemon (APScheduler 3.x).
 
-One polling job per mailbox (never two at once, missed runs coalesced) and the digest on
-its cron schedule, in APScheduler; the outbox sender in a thread of its own that sends at
-once whenever a poll commits mail (and every `send_seconds` for retries): requests that
-come while it sends make one more round right after, so none is skipped or kept waiting
-for the next interval. Every job runs through one wrapper (failures are `job_failed`
-events; SIGTERM waits for the running ones). SIGTERM/SIGINT set a stop flag: the poll in
+One polling job per mailbox (never two at once, missed runs coalesced), the digest on
+its cron schedule and, when `[retention]` asks for it, the purge daily, in APScheduler;
+the outbox sender in a thread of its own that sends at once whenever a poll commits mail
+(and every `send_seconds` for retries): requests that come while it sends make one more
+round right after, so none is skipped or kept waiting for the next interval. Every job
+runs through one wrapper (failures are `job_failed` events; SIGTERM waits for the
+running ones). SIGTERM/SIGINT set a stop flag: the poll in
 progress finishes the message in hand, commits and checkpoints; then the jobs are
 drained and the process exits 0. One daemon per database: a second one refuses to start.
 """
@@ -32,6 +33,7 @@ from sqlalchemy.engine import Engine
 
 from intake.config import Config, MailboxConfig
 from intake.daemon.pipeline import poll_one, processor_for
+from intake.daemon.pipeline import purge as apply_retention
 from intake.errors import IntakeError
 from intake.extraction import worker
 from intake.logs import event
@@ -137,6 +139,14 @@ class Daemon:
                 self.cfg.digest.schedule, timezone=ZoneInfo(self.cfg.digest.timezone)
             )
             self.scheduler.add_job(self._job, trigger, args=[self.digest], id="digest")
+        if any(self.cfg.retention.model_dump().values()):  # [retention] asks for it
+            self.scheduler.add_job(
+                self._job,
+                IntervalTrigger(days=1),
+                args=[self.purge],
+                id="purge",
+                next_run_time=now,
+            )
 
     def wake(self, job_id: str) -> None:
         """Run a job as soon as possible (again after the current run, if one is going)."""
@@ -171,6 +181,10 @@ class Daemon:
 
     def send(self) -> None:
         outbox.send_due(self.engine, self.cfg.smtp, datetime.now(UTC))
+
+    def purge(self) -> None:
+        """Retention, daily (and at start): idempotent, so a missed or repeated run is harmless."""
+        apply_retention(self.engine, self.cfg, datetime.now(UTC))
 
     def digest(self) -> None:
         digest.run(self.cfg, self.engine, self.processor.postings, datetime.now(UTC))

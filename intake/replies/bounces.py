@@ -29,8 +29,9 @@ def failed_recipients(raw: bytes) -> set[str]:
     """Permanently failed recipients a delivery report names (lower-cased); pure."""
     try:
         found = scan_message(email.message_from_bytes(raw, policy=compat32))
-    except Exception:  # a detector choking on a malformed report: nothing learnt
-        log.debug("bounce detectors failed", exc_info=True)
+    except Exception as exc:  # a detector choking on a malformed report: nothing learnt
+        # no traceback: its values would quote the report, addresses and all
+        event(log, "bounce_unreadable", logging.DEBUG, error=type(exc).__name__)
         return set()
     return {a.decode("utf-8", "replace").strip("<> ").lower() for a in found if b"@" in a}
 
@@ -64,5 +65,6 @@ def note(session: Session, raw: bytes) -> list[str]:
     for address in marked:
         if session.get(models.BouncedAddress, address) is None:
             session.add(models.BouncedAddress(address=address, reason="a reply bounced"))
-            event(log, "address_bounced", address=address)
+    if marked:
+        event(log, "address_bounced", outbox=" ".join(str(r.id) for r in rows))
     return marked

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from intake.config import Config, SmtpConfig
 from intake.decisions.safety import ReplyPolicy
-from intake.logs import event
+from intake.logs import event, redact
 from intake.replies.messages import Envelope, build, context, render, reply_message_id
 from intake.storage import models
 from intake.storage.db import session as open_session
@@ -88,15 +88,16 @@ def queue(
     for row in rows:
         session.add(row)
         session.flush()
+        # ids, never the address or the reason (which names it): `intake outbox show`
         event(
             log,
             "reply_queued",
-            message_id=row.message_id,
-            to=row.to_address,
+            outbox=row.id,
+            message=row.trigger_id,
+            application=row.application_id,
             role=row.role,
             template=row.template or None,
             status=row.status,
-            reason=row.reason,
         )
     return rows
 
@@ -274,7 +275,7 @@ def _send_one(engine, client, row_id, smtp, now, stats, after_send) -> None:
                 after_send(row)
             row.status, row.sent_at, row.reason = "sent", now, None
             stats.sent += 1
-            event(log, "reply_sent", message_id=row.message_id, to=row.to_address)
+            event(log, "reply_sent", outbox=row.id)
         session.add(row)
         session.commit()
 
@@ -297,9 +298,8 @@ def _failure(
             log,
             "reply_failed",
             logging.WARNING,
-            message_id=row.message_id,
-            to=row.to_address,
-            reason=row.reason,
+            outbox=row.id,
+            reason=redact(row.reason),
         )
     else:
         row.next_attempt_at = now + backoff(row.attempts, smtp)
@@ -307,10 +307,9 @@ def _failure(
         event(
             log,
             "reply_retry",
-            message_id=row.message_id,
-            to=row.to_address,
+            outbox=row.id,
             at=row.next_attempt_at.isoformat(),
-            reason=row.reason,
+            reason=redact(row.reason),
         )
 
 

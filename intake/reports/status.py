@@ -178,6 +178,8 @@ def print_stats(stats: list) -> None:
 
     table = Table(title="intake poll")
     columns = ("mailbox", "fetched", "stored", "duplicates", "failed", "applications", "backlog")
+    if any(row.forgotten for row in stats):  # mail of forgotten people, not stored
+        columns = (*columns[:-1], "forgotten", columns[-1])
 
     for column in columns:
         table.add_column(column, justify="left" if column == "mailbox" else "right")

@@ -69,7 +69,8 @@ def connect(url: str, *, foreign_keys: bool = True) -> Engine:
     """An engine, without looking at the schema. SQLite enforces foreign keys, except
     while a migration copies tables (Alembic's batch mode)."""
     try:
-        engine = create_engine(url)
+        # an error's text never carries the values (addresses, subjects) it was writing
+        engine = create_engine(url, hide_parameters=True)
     except Exception as exc:  # bad URL or missing driver
         raise ConfigError(f"database.url: cannot use {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":

@@ -36,6 +36,9 @@ class RawMessage(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     # What was decided and why: every signal and check, hit or miss (decision.to_json).
     decision: dict | None = Field(default=None, sa_column=Column(JSON))
+    # When retention deleted the raw bytes (`raw` is then empty): the row stays, so the
+    # message is still recognised when seen again and never stored twice.
+    purged_at: datetime | None = None
 
 
 class Checkpoint(SQLModel, table=True):
@@ -107,6 +110,8 @@ class Document(SQLModel, table=True):
     format: str | None = Field(default=None, max_length=10)  # pdf | docx | text | html | other
     links: list[str] | None = Field(default=None, sa_column=Column(JSON))
     pages: int | None = None
+    # When retention deleted the text and links read from it (name, size and role stay).
+    purged_at: datetime | None = None
 
 
 class Flag(SQLModel, table=True):
@@ -184,3 +189,18 @@ class DigestRun(SQLModel, table=True):
     recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Tombstone(SQLModel, table=True):
+    """A forgotten person (`intake forget`): only a salted hash of their address, so mail
+    from them is recognised and never stored again, while the address itself is gone."""
+
+    digest: str = Field(primary_key=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Setting(SQLModel, table=True):
+    """Values an installation makes once and keeps (the tombstones' salt)."""
+
+    name: str = Field(primary_key=True, max_length=100)
+    value: str = Field(sa_column=Column(Text, nullable=False))
