@@ -489,8 +489,9 @@ class Daemon:
             replies=ReplySettings(DEFAULT_TEMPLATES, "Careers <careers@numenta.com>", dry_run=True),
         )
 
-    def __call__(self, raw: bytes) -> None:
-        """Every message ends processed, or quarantined by a reason that describes it."""
+    def __call__(self, raw: bytes) -> str:
+        """Every message ends processed, or quarantined by a reason that describes it
+        (returned: "processed" or the reason)."""
         with open_session(self.engine) as session:
             identity = store.identify(raw)
             row = store.find_raw(session, identity)
@@ -502,6 +503,7 @@ class Daemon:
                 session.commit()
             assert row.status in ("processed", "failed"), row.status
             assert row.status == "processed" or row.error.startswith(EXPECTED), row.error
+            return row.error or row.status
 
 
 # -- the properties, for the tests and the campaign ---------------------------------------
@@ -539,8 +541,8 @@ def run(prop: Property, examples: int) -> None:
     tried = ARTIFACTS / f"fuzz-{prop.name}.count"
 
     def check(args: tuple) -> None:
-        _TRIED[prop.name] = _TRIED.get(prop.name, 0) + 1
-        tried.write_text(str(_TRIED[prop.name]))
+        TRIED[prop.name] = TRIED.get(prop.name, 0) + 1
+        tried.write_text(str(TRIED[prop.name]))
         prop.check(*args)
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -552,4 +554,4 @@ def run(prop: Property, examples: int) -> None:
     )(given(st.tuples(*prop.strategies))(check))()
 
 
-_TRIED: dict[str, int] = {}  # per process: pytest-xdist workers write, the controller prints
+TRIED: dict[str, int] = {}  # per process: pytest-xdist workers write, the controller prints
