@@ -3,6 +3,7 @@
 import pytest
 
 from intake.mail.parse import parse_message
+from intake.storage.privacy import header_addresses
 
 
 def headers(**values: str) -> bytes:
@@ -76,6 +77,16 @@ def test_reply_to_to_and_cc_take_the_bracketed_address_too():
     )
     assert msg.reply_to == "b@example.org"
     assert msg.to == ("careers@example.com", "c@example.org", "d@example.org")
+
+
+def test_a_tombstone_matches_the_address_in_angle_brackets_not_the_name():
+    """The forgotten are recognised as the sender is read: a name holding someone else's
+    address (encoded or not) neither hides them nor drops the other person's mail."""
+    raw = (
+        b"From: =?utf-8?q?Jos=C3=A9_other@example.org?= <forgotten@example.org>\r\n"
+        b"Cc: keep@example.org <third@example.org>\r\nSubject: x\r\n\r\nbody\r\n"
+    )
+    assert header_addresses(raw) == {"forgotten@example.org", "third@example.org"}
 
 
 def test_sender_falls_back_to_sender_header():

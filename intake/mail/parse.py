@@ -82,8 +82,8 @@ def parse_message(raw: bytes, *, depth: int = 0) -> ParsedMessage:
         message_id=first_msgid(msg.get("Message-ID")),
         sender_name=name,
         sender_email=email,
-        reply_to=next((a for a in _emails([_header(msg, "Reply-To", hint)]) if a != email), None),
-        to=tuple(_emails(_all(msg, "To", "Cc"))),
+        reply_to=next((a for a in addresses([_header(msg, "Reply-To", hint)]) if a != email), None),
+        to=tuple(addresses(_all(msg, "To", "Cc"))),
         subject=_clean(decode_words(_header(msg, "Subject", hint), hint)),
         date=_date(msg.get("Date")),
         in_reply_to=first_msgid(msg.get("In-Reply-To")),
@@ -424,7 +424,7 @@ def _angled(value: str) -> list[tuple[str, str]]:
     return found
 
 
-def _emails(values: list[str]) -> list[str]:
+def addresses(values: list[str]) -> list[str]:
     """Every address in these header values, cleaned and lower-cased as the sender's is."""
     return [_clean(addr).lower() for _, addr in _addresses(values)]
 

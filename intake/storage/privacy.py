@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 
 from sqlmodel import Session, col, or_, select
 
+from intake.mail.parse import addresses
 from intake.storage import models
 
 # Application statuses a recruiter will not act on again: what retention may purge.
@@ -160,13 +161,14 @@ def salt(session: Session) -> str:
 
 
 def header_addresses(raw: bytes) -> set[str]:
-    """Every address in a message's From, Sender, Reply-To, To and Cc (normalised)."""
+    """Every address in a message's From, Sender, Reply-To, To and Cc (normalised), read
+    as the sender is read: the address in angle brackets, whatever the name holds."""
     try:
         headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
         values = [str(v) for name in ADDRESS_HEADERS for v in headers.get_all(name, [])]
     except Exception:  # unreadable headers name nobody
         return set()
-    return {a.lower() for _, a in getaddresses(values) if "@" in a}
+    return set(addresses(values))
 
 
 @dataclass(frozen=True)
