@@ -22,7 +22,7 @@ from intake.demo.servers import append_messages
 from intake.errors import ExtractionError
 from intake.extraction.documents import read_document
 from intake.extraction.extract import assemble, read_isolated
-from intake.extraction.worker import run_isolated
+from intake.extraction.worker import TimeLimit, run_isolated, time_limit
 from intake.limits import Limits
 from intake.storage import store
 from intake.storage.db import make_engine
@@ -54,6 +54,22 @@ def test_a_slow_pdf_stops_at_its_own_time_limit():
     doc, spent = timed(read_document, make_slow_pdf(), "cv.pdf", "application/pdf", seconds=1)
     assert doc.error == "cannot read PDF: gave up after 1s"
     assert spent < 3
+
+
+class SlowToCollect:
+    def __del__(self) -> None:
+        time.sleep(0.3)  # the alarm lands here, where Python prints and ignores exceptions
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the first alarm
+def test_a_time_limit_holds_when_its_alarm_lands_where_python_ignores_it():
+    """As in a gc callback (hypothesis installs one) or any `__del__` during parsing."""
+    started = time.monotonic()
+    with pytest.raises(TimeLimit), time_limit(0.1):
+        SlowToCollect()
+        while time.monotonic() < started + 3:
+            pass
+    assert time.monotonic() - started < 1
 
 
 def test_ten_slow_pdfs_cost_the_message_budget_not_ten_document_limits():

@@ -162,6 +162,9 @@ def run_isolated(
     return value
 
 
+REPEAT = 0.1  # seconds between alarms once a time limit has passed
+
+
 class TimeLimit(Exception):
     """One step inside the worker ran out of its time (see `time_limit`)."""
 
@@ -170,7 +173,9 @@ class TimeLimit(Exception):
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise TimeLimit in the block after `seconds` of wall time (SIGALRM: main thread of
     the worker only). Pure-Python parsers such as pdfminer stop at their next bytecode;
-    the caller's kill after the whole call's timeout is the backstop for the rest."""
+    the caller's kill after the whole call's timeout is the backstop for the rest. The
+    alarm repeats every REPEAT seconds until the block ends: one that lands in a `__del__`
+    or a gc callback is printed and ignored by Python, and would otherwise be lost."""
     if seconds <= 0:
         raise TimeLimit
 
@@ -178,7 +183,7 @@ def time_limit(seconds: float) -> Iterator[None]:
         raise TimeLimit
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, REPEAT)
     try:
         yield
     finally:
