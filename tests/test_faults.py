@@ -11,6 +11,8 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
+from email import message_from_bytes
 
 import pytest
 from imapclient import IMAPClient
@@ -19,21 +21,24 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
 from intake.config import MailboxConfig
-from intake.daemon.pipeline import poll_mailbox, poll_one
-from intake.demo.servers import ImapAccount, PymapServer, append_messages
+from intake.daemon.pipeline import poll_all, poll_mailbox, poll_one
+from intake.demo.servers import ImapAccount, PymapServer, append_messages, free_port
 from intake.errors import MailboxError
 from intake.mail.mailbox import connect
+from intake.replies import outbox
 from intake.storage import store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
-from intake.storage.models import Application, MailboxState, RawMessage
+from intake.storage.models import Application, MailboxState, Outbox, RawMessage
 from tests.conftest import in_ci
 from tests.servers import DovecotServer, dovecot_binary
 from tests.test_pipeline import PROCESSOR, message
+from tests.test_replies_e2e import application, aware, make_config, rows
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
 TOTAL = 8  # batches of three: the fault comes after the first
 Stop = Callable[[], None]
+SECOND = timedelta(seconds=1)
 
 
 def mailbox_config(account: ImapAccount, folder: str, **options) -> MailboxConfig:
@@ -90,6 +95,26 @@ def assert_stored_once(engine, last_uid: int) -> None:
     assert {r.status for r in rows} == {"processed"}
     assert count(engine, Application) == TOTAL
     assert checkpoint(engine) == last_uid
+
+
+class InSecondBatch:
+    """Runs `action` once, after the second batch was fetched and before its first message
+    is stored. `stopping` goes to the poll, which asks it between batches and before each
+    message; `done` is told of each committed batch (`progress` or `committed`)."""
+
+    def __init__(self, action: Stop) -> None:
+        self.action, self.batches, self.asked, self.fired = action, 0, 0, False
+
+    def done(self, _stats) -> None:
+        self.batches += 1
+
+    def stopping(self) -> bool:
+        if self.batches == 1:
+            self.asked += 1
+            if self.asked == 2:  # the first time is the check between the batches
+                self.fired = True
+                self.action()
+        return False
 
 
 # -- the IMAP server stopped in the middle of a poll, then started again ---------------------
@@ -174,32 +199,11 @@ def test_connection_cut_between_fetch_and_commit(imap_server, imap_folder, engin
     monkeypatch.setenv(PASSWORD_ENV, account.password)
     append_messages(account, imap_folder, [message(n) for n in range(TOTAL)])
     box = mailbox_config(account, imap_folder, after_store="mark_seen")
-    batches_done: list[int] = []
-    asked: list[int] = []
-    cut = []
-
     with connect(box) as mailbox:
-
-        def stopping() -> bool:
-            """Asked between batches, and before each message (after its batch's FETCH): the
-            second time after the first batch is before the second batch's first message."""
-            if batches_done:
-                asked.append(1)
-                if len(asked) == 2:
-                    cut.append(True)
-                    mailbox.client.socket().shutdown(socket.SHUT_RDWR)
-            return False
-
+        cut = InSecondBatch(lambda: mailbox.client.socket().shutdown(socket.SHUT_RDWR))
         with pytest.raises(MailboxError, match="after_store=mark_seen failed"):
-            poll_mailbox(
-                box,
-                mailbox,
-                engine,
-                PROCESSOR,
-                stopping=stopping,
-                progress=lambda stats: batches_done.append(stats.stored),
-            )
-    assert cut and batches_done == [3]
+            poll_mailbox(box, mailbox, engine, PROCESSOR, stopping=cut.stopping, progress=cut.done)
+    assert cut.fired and cut.batches == 1
     rows = stored(engine)
     assert len(rows) == 6 and {r.status for r in rows} == {"processed"}
     seen = server_uids(account, imap_folder)
@@ -211,6 +215,60 @@ def test_connection_cut_between_fetch_and_commit(imap_server, imap_folder, engin
     seen = server_uids(account, imap_folder)
     assert_stored_once(engine, max(seen))
     assert all(seen.values())
+
+
+# -- SMTP refusing, then down, then up -------------------------------------------------------
+
+
+def test_smtp_temporary_then_permanent_refusal_then_down_then_up(
+    imap_server, imap_folder, smtp, tmp_path, monkeypatch
+):
+    """One outbox through every answer in turn (test_replies_e2e has each on its own):
+    a 4xx keeps the row pending until its backoff; the 5xx at the retry fails it with the
+    server's words, and it is never sent again; with the server down a new row stays
+    pending, its delay doubling; once up it goes out once, the very bytes queued."""
+    account = imap_server.account
+    monkeypatch.setenv(PASSWORD_ENV, account.password)
+    url = f"sqlite:///{tmp_path / 'intake.db'}"
+    engine = make_engine(url)
+    cfg = make_config(tmp_path, url, imap_server, imap_folder, smtp.port)
+    retry = timedelta(seconds=cfg.smtp.retry_seconds)
+
+    smtp.refuse("busy@example.org", "451 4.3.0 try again later")
+    append_messages(account, imap_folder, [application("Busy Bee", "busy@example.org", n=1)])
+    poll_all(cfg)  # stores, queues and sends what is due
+    [busy] = rows(cfg, Outbox)
+    assert (busy.status, busy.attempts, busy.reason) == ("pending", 1, "451 4.3.0 try again later")
+    assert retry <= aware(busy.next_attempt_at) - aware(busy.created_at) < retry * 2
+    assert outbox.send_due(engine, cfg.smtp, aware(busy.next_attempt_at) - SECOND).retrying == 0
+
+    smtp.refuse("busy@example.org", "550 5.7.1 not accepted")
+    due = aware(busy.next_attempt_at)
+    assert outbox.send_due(engine, cfg.smtp, due).failed == 1
+    [busy] = rows(cfg, Outbox)
+    assert (busy.status, busy.attempts, busy.reason) == ("failed", 2, "550 5.7.1 not accepted")
+    smtp.clear()  # it would be accepted now: a failed row still waits for `outbox retry`
+    assert outbox.send_due(engine, cfg.smtp, due + timedelta(days=1)).sent == 0
+
+    down = make_config(tmp_path, url, imap_server, imap_folder, free_port())
+    append_messages(account, imap_folder, [application("Ana One", "ana@example.org", n=2)])
+    poll_all(down)
+    _, ana = rows(cfg, Outbox)
+    assert (ana.status, ana.attempts) == ("pending", 1) and "cannot connect" in ana.reason
+    first_due = aware(ana.next_attempt_at)
+    assert outbox.send_due(engine, down.smtp, first_due).retrying == 1
+    _, ana = rows(cfg, Outbox)
+    assert (ana.status, ana.attempts) == ("pending", 2)
+    assert aware(ana.next_attempt_at) - first_due == retry * 2
+
+    assert outbox.send_due(engine, cfg.smtp, aware(ana.next_attempt_at)).sent == 1
+    assert outbox.send_due(engine, cfg.smtp, first_due + timedelta(days=1)).sent == 0
+    [received] = smtp.messages
+    busy, sent = rows(cfg, Outbox)
+    assert (busy.status, sent.status, sent.attempts) == ("failed", "sent", 3)
+    assert received.rcpt_tos == ["ana@example.org"]
+    assert message_from_bytes(received.data)["Message-ID"] == ana.message_id
+    assert received.data == ana.raw  # the bytes queued while the server was down
 
 
 # -- the database locked while a poll writes --------------------------------------------------
@@ -240,7 +298,7 @@ def impatient(path):
 def test_database_locked_before_a_batch_commit(
     imap_server, imap_folder, tmp_path, monkeypatch, caplog
 ):
-    """Another writer holds the database when the second batch is to be stored: the poll
+    """Another writer holds the database when the second batch, fetched, is to be stored: the poll
     reports the error (and returns), the second batch is neither stored nor moved, the
     checkpoint stays on the first; once the lock is gone the next poll stores the rest."""
     account = imap_server.account
@@ -253,24 +311,11 @@ def test_database_locked_before_a_batch_commit(
     path = tmp_path / "intake.db"
     engine = impatient(path)
     lock = locked(path)
-    batches_done: list[int] = []
-
-    def stopping() -> bool:  # asked before each message: the lock comes before batch two
-        if batches_done == [3]:
-            batches_done.append(-1)
-            lock.__enter__()
-        return False
-
+    before = InSecondBatch(lock.__enter__)
     with caplog.at_level(logging.INFO):
-        stats = poll_one(
-            box,
-            engine,
-            PROCESSOR,
-            stopping=stopping,
-            committed=lambda s: batches_done.append(s.stored),
-        )
+        stats = poll_one(box, engine, PROCESSOR, stopping=before.stopping, committed=before.done)
     lock.__exit__(None, None, None)
-    assert batches_done == [3, -1]
+    assert before.fired and before.batches == 1
     assert stats.error == "database: database is locked"
     assert "poll_not_recorded" in [r.getMessage() for r in caplog.records]  # still locked
     assert not [r for r in caplog.records if r.exc_info or r.getMessage() == "quarantined"]
