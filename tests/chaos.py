@@ -115,7 +115,7 @@ def config(tmp: Path, imap: ImapAccount, smtp_port: int, batch_size: int) -> Pat
 
 def mail(total: int) -> list[bytes]:
     return [
-        application(f"Person {n}", f"p{n}@example.org", n=n, login=f"p{n}", resume=n % 3 != 0)
+        application(f"Person {n}", f"p{n}@example.org", n=n, login=f"p{n}", resume=n % 4 == 0)
         for n in range(total)
     ]
 

@@ -93,18 +93,24 @@ def smtp(smtp_sink) -> SmtpSink:
     return smtp_sink
 
 
+REPORTS = ("accuracy", "chaos")  # test-artifacts/NAME-*.txt, written by the workers
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Show the labelled sets' per-field accuracy (written by workers) at the end of the run."""
+    """Show the labelled sets' per-field accuracy and the chaos campaign's counts (written
+    by workers) at the end of the run."""
     from tests.judging import ARTIFACTS
 
-    for report in sorted(ARTIFACTS.glob("accuracy-*.txt")):
-        terminalreporter.write_sep("-", "accuracy")
-        terminalreporter.write(report.read_text())
+    for name in REPORTS:
+        for report in sorted(ARTIFACTS.glob(f"{name}-*.txt")):
+            terminalreporter.write_sep("-", name)
+            terminalreporter.write(report.read_text())
 
 
 def pytest_sessionstart(session) -> None:
     """A report from an earlier run must never be shown as this run's."""
     from tests.judging import ARTIFACTS
 
-    for report in ARTIFACTS.glob("accuracy-*.txt"):
-        report.unlink()
+    for name in REPORTS:
+        for report in ARTIFACTS.glob(f"{name}-*.txt"):
+            report.unlink()
