@@ -66,6 +66,7 @@ class Plan:
     while_starting: float = 0.15  # the share of rounds signalled while the daemon starts
     batch_size: int = 5
     drain_seconds: float = 120.0  # for the last daemon to store and send everything
+    stuck_seconds: float = 15.0  # ... unless nothing changed for this long: something is lost
 
 
 @dataclass
@@ -227,10 +228,14 @@ def campaign(plan: Plan, say=print) -> Outcome:
         outcome.messages += len(rest)
         feed(imap.account, rest, random.Random(rng.random()), plan.pause[1]).join()
         deadline = time.monotonic() + plan.drain_seconds
-        while time.monotonic() < deadline:
-            stored, unprocessed, pending = counts(engine)
+        last, since = None, time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - since < plan.stuck_seconds:
+            now = counts(engine)
+            stored, unprocessed, pending = now
             if stored == len(raws) and not unprocessed and not pending:
                 break
+            if now != last:
+                last, since = now, time.monotonic()
             time.sleep(0.2)
         smtp.wait_for(len(raws), timeout=10)
         exits.append(daemon.signal(signal.SIGTERM))
