@@ -24,7 +24,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=int(time.time()))
     args = parser.parse_args()
     print(f"seed {args.seed}", flush=True)
-    outcome = campaign(Plan(args.rounds, args.messages, args.seed))
+    outcome = campaign(
+        Plan(args.rounds, args.messages, args.seed), say=lambda line: print(line, flush=True)
+    )
     print(outcome.report(), end="")
     return 1 if outcome.problems else 0
 
