@@ -15,7 +15,8 @@ of the mail arrives, until everything is processed and sent; then the invariants
    sink received it;
 4. nobody got two replies with different Message-IDs; copies of one reply the sink got
    twice (a crash between sending and recording) are byte-identical;
-5. every SIGTERM ended the daemon with exit status 0, and no daemon logged a traceback.
+5. every SIGTERM to a daemon that had started ended it with exit status 0, and no daemon
+   logged a traceback.
 
 The seed fixes the sizes of the APPENDs, the delays and the signals (not the scheduler's
 timing), and is printed so a failing campaign can be run again.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -137,11 +139,11 @@ class Daemon:
     def logged(self, line: str, timeout: float) -> bool:
         """Whether the daemon logged `line` within `timeout` seconds."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            if line in self.log.read_text(errors="replace"):
-                return True
+        while line not in self.log.read_text(errors="replace"):
+            if time.monotonic() >= deadline or self.proc.poll() is not None:
+                return False
             time.sleep(0.02)
-        return False
+        return True
 
     def signal(self, how: signal.Signals) -> int | None:
         """Send `how` and wait; the exit status, or None when it had to be killed."""
@@ -212,8 +214,9 @@ def campaign(plan: Plan, say=print) -> Outcome:
                 time.sleep(rng.uniform(*plan.pause))
                 moment = "working"
             how = rng.choice([signal.SIGKILL, signal.SIGKILL, signal.SIGKILL, signal.SIGTERM])
+            started = daemon.logged(STARTED, 0)  # before that, SIGTERM ends Python as usual
             status = daemon.signal(how)
-            if how == signal.SIGTERM:
+            if how == signal.SIGTERM and started:
                 exits.append(status)
             outcome.signals[how.name] += 1
             stored, _, pending = counts(engine)
@@ -242,10 +245,14 @@ def campaign(plan: Plan, say=print) -> Outcome:
         outcome.seconds = time.monotonic() - began
         verify(engine, imap.account, smtp.messages, raws, outcome)
         if any(status != 0 for status in exits):
-            outcome.problems.append(f"a SIGTERM did not end the daemon with 0: {exits}")
+            outcome.problems.append(f"a SIGTERM did not end a daemon with 0: {exits}")
         broken = [p.name for p in sorted(tmp.glob("*.log")) if "Traceback" in p.read_text()]
         if broken:
-            outcome.problems.append(f"tracebacks logged (in {tmp}): {', '.join(broken)}")
+            outcome.problems.append(f"tracebacks logged: {', '.join(broken)}")
+    if outcome.problems:
+        outcome.problems.append(f"the database and the daemons' logs are kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     return outcome
 
 
