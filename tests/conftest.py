@@ -93,22 +93,23 @@ def smtp(smtp_sink) -> SmtpSink:
     return smtp_sink
 
 
+REPORTS = ("accuracy", "chaos")  # test-artifacts/NAME-*.txt, written by the workers
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
-    """Show the labelled sets' per-field accuracy and how many inputs the fuzz tests tried
-    (both written by workers) at the end of the run."""
+    """Show the labelled sets' per-field accuracy, the chaos campaign's counts and how many
+    inputs the fuzz tests tried (all written by workers) at the end of the run."""
     from tests.judging import ARTIFACTS
 
-    for report in sorted(ARTIFACTS.glob("accuracy-*.txt")):
-        terminalreporter.write_sep("-", "accuracy")
-        terminalreporter.write(report.read_text())
-    tried = {
-        path.stem.removeprefix("fuzz-"): path.read_text() for path in ARTIFACTS.glob("fuzz-*.count")
-    }
+    for name in REPORTS:
+        for report in sorted(ARTIFACTS.glob(f"{name}-*.txt")):
+            terminalreporter.write_sep("-", name)
+            terminalreporter.write(report.read_text())
+    tried = sorted(ARTIFACTS.glob("fuzz-*.count"))
     if tried:
-        terminalreporter.write_sep("-", "fuzz")
-        terminalreporter.write_line(
-            ", ".join(f"{n} {what}" for what, n in sorted(tried.items())) + " tried"
-        )
+        terminalreporter.write_sep("-", "fuzz: inputs tried")
+        for path in tried:
+            terminalreporter.write_line(f"{path.read_text():>6}  {path.stem.removeprefix('fuzz-')}")
 
 
 def pytest_sessionstart(session) -> None:
@@ -118,5 +119,8 @@ def pytest_sessionstart(session) -> None:
 
     if hasattr(session.config, "workerinput"):
         return
-    for report in [*ARTIFACTS.glob("accuracy-*.txt"), *ARTIFACTS.glob("fuzz-*.count")]:
+    for name in REPORTS:
+        for report in ARTIFACTS.glob(f"{name}-*.txt"):
+            report.unlink()
+    for report in ARTIFACTS.glob("fuzz-*.count"):
         report.unlink()

@@ -6,10 +6,12 @@ on a free loopback port, as root (CI) or as an ordinary user.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -163,11 +165,17 @@ class DovecotServer:
         return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
 
     def __enter__(self) -> DovecotServer:
-        config = self._write_config()
+        self._write_config()
+        self.start()
+        return self
+
+    def start(self) -> None:
+        """Start the server (again, after `stop`: the same port, mail, UIDVALIDITY and UIDs)."""
         self._proc = subprocess.Popen(
-            [self.binary, "-F", "-c", str(config)],
+            [self.binary, "-F", "-c", str(self.dir / "dovecot.conf")],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: `stop` ends the imap processes too
         )
         try:
             wait_for_greeting("127.0.0.1", self.port)
@@ -176,9 +184,16 @@ class DovecotServer:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)"
             self.__exit__()
             raise IntakeError(f"dovecot did not start: {exc}\n{tail}") from None
-        return self
+
+    def stop(self) -> None:
+        """Stop the server and every process it started (open connections are cut), keeping
+        its mail."""
+        if self._proc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGTERM)
+            stop_process(self._proc)
+            self._proc = None
 
     def __exit__(self, *_exc: object) -> None:
-        if self._proc:
-            stop_process(self._proc)
+        self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from intake.config import Config, MailboxConfig
@@ -210,8 +211,10 @@ def poll_one(
     stopping: Callable[[], bool] = lambda: False,
     committed: Callable[[PollStats], None] | None = None,
 ) -> PollStats:
-    """Connect, poll, and record how it went (for `intake status`); never raises IntakeError.
-    `committed` is told after each committed batch (the daemon sends its replies then)."""
+    """Connect, poll, and record how it went (for `intake status`); never raises IntakeError,
+    nor a database that cannot be written now (locked, read-only): the error is reported and
+    the next poll starts again from the checkpoint. `committed` is told after each
+    committed batch (the daemon sends its replies then)."""
 
     def progress(stats: PollStats) -> None:
         _log_progress(stats)
@@ -225,9 +228,14 @@ def poll_one(
             )
     except IntakeError as exc:
         stats = PollStats(box.name, error=str(exc))
-    with open_session(engine) as session:
-        store.record_poll(session, box.name, processor.clock(), stats.error, stats.backlog)
-        session.commit()
+    except OperationalError as exc:  # locked, read-only, full or gone: the batch rolled back
+        stats = PollStats(box.name, error=f"database: {exc.orig}")
+    try:
+        with open_session(engine) as session:
+            store.record_poll(session, box.name, processor.clock(), stats.error, stats.backlog)
+            session.commit()
+    except OperationalError as exc:
+        event(log, "poll_not_recorded", logging.WARNING, mailbox=box.name, error=str(exc.orig))
     event(
         log,
         "poll",

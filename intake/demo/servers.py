@@ -63,10 +63,13 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
 
 
 class PymapServer:
-    """pymap's in-memory backend in a child process, one user, plain IMAP on loopback."""
+    """pymap's in-memory backend in a child process, one user, plain IMAP on loopback.
+    `port`: listen there (a new server where a stopped one was; its mail is gone)."""
 
-    def __init__(self, username: str = "intake", password: str = "demo-password") -> None:
-        self.account = ImapAccount("127.0.0.1", free_port(), username, password)
+    def __init__(
+        self, username: str = "intake", password: str = "demo-password", port: int | None = None
+    ) -> None:
+        self.account = ImapAccount("127.0.0.1", port or free_port(), username, password)
         self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> PymapServer:
