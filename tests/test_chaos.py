@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.chaos import Plan, campaign
 from tests.judging import ARTIFACTS
 
+# One worker runs the daemon tests one after another: the campaign's daemons would eat the
+# CPU the latency tests of tests/test_daemon.py measure (make test uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("daemons")
 SEED = int(os.environ.get("INTAKE_CHAOS_SEED", "1307"))
 
 

@@ -7,7 +7,6 @@ server. Ports are chosen free at start, so several instances run side by side.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,7 +14,6 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from imapclient import IMAPClient
 
@@ -73,11 +71,11 @@ class PymapServer:
         self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> PymapServer:
-        script = Path(sys.executable).with_name("pymap")
-        command = [str(script)] if script.exists() else [shutil.which("pymap") or "pymap"]
         self._proc = subprocess.Popen(
             [
-                *command,
+                sys.executable,
+                "-m",
+                "intake.demo.pymap_server",
                 "--host",
                 self.account.host,
                 "--port",
