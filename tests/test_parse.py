@@ -3,6 +3,7 @@
 import pytest
 
 from intake.mail.parse import parse_message
+from intake.reports import quarantine
 from intake.storage.privacy import header_addresses
 
 
@@ -200,3 +201,9 @@ def test_where_mail_parser_gives_up_the_standard_library_reads_the_message():
     raw = b"From: Ada <ada@example.org>\r\nSubject: nested\r\n" + wrapper + inner
     msg = parse_message(raw)
     assert (msg.sender_email, msg.text) == ("ada@example.org", "I am applying for the internship.")
+
+
+def test_quarantine_show_decodes_headers_and_never_passes_terminal_escapes():
+    raw = b"From: =?utf-8?q?Jos=C3=A9?= <a@b.example>\r\nSubject: =?utf-8?q?x=1B[31mred=0D=0Ay?="
+    shown = quarantine.headers(raw + b"\r\n\r\n")
+    assert shown == [("From", "José <a@b.example>"), ("Subject", "x [31mred y")]

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from sqlmodel import Session, col, select
 
 from intake.errors import IntakeError
+from intake.mail.parse import decode_words
 from intake.storage import models
 
 NOT_DOWNLOADED = "not downloaded: "  # the reason of a message stored as its headers only
@@ -54,8 +54,7 @@ def headers(raw: bytes) -> list[tuple[str, str]]:
 
 
 def _decoded(value: object) -> str:
-    try:
-        text = str(make_header(decode_header(str(value))))
-    except Exception:  # a broken encoded word: show it as it came
-        text = str(value)
-    return " ".join(text.split())
+    """Decoded for a terminal: hostile mail may hold escape sequences, so every control
+    character (CR/LF and ESC included) becomes a space."""
+    text = decode_words(str(value))
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
