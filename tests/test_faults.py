@@ -1,8 +1,8 @@
 """Faults with the real servers on loopback: the IMAP server stopped in the middle of a
 poll and started again, the connection cut between FETCH and the commit, SMTP refusing
-then down, and the SQLite database locked while a poll writes. Nothing is mocked; the
-faults are injected through the pipeline's own callables (`committed`, `stopping`,
-`after_commit`)."""
+then down, the SQLite database locked and the database (SQLite, PostgreSQL) read-only
+while a poll writes. Nothing is mocked; the faults are injected through the pipeline's
+own callables (`committed`, `stopping`, `after_commit`)."""
 
 from __future__ import annotations
 
@@ -102,8 +102,9 @@ class InSecondBatch:
     is stored. `stopping` goes to the poll, which asks it between batches and before each
     message; `done` is told of each committed batch (`progress` or `committed`)."""
 
-    def __init__(self, action: Stop) -> None:
+    def __init__(self, action: Stop, at: int = 2) -> None:
         self.action, self.batches, self.asked, self.fired = action, 0, 0, False
+        self.at = at  # 1: between the batches, before the second is fetched
 
     def done(self, _stats) -> None:
         self.batches += 1
@@ -111,7 +112,7 @@ class InSecondBatch:
     def stopping(self) -> bool:
         if self.batches == 1:
             self.asked += 1
-            if self.asked == 2:  # the first time is the check between the batches
+            if self.asked == self.at:  # the first time is the check between the batches
                 self.fired = True
                 self.action()
         return False
@@ -358,4 +359,66 @@ def test_database_locked_between_commit_and_checkpoint(
 
     again = poll_one(box, engine, PROCESSOR)
     assert (again.error, again.fetched, again.stored, again.duplicates) == (None, 5, 2, 3)
+    assert_stored_once(engine, uids[-1])
+
+
+class ReadOnly:
+    """The database refusing every write from the next connection on, as a read-only one
+    does: PostgreSQL's default_transaction_read_only on the database, SQLite's query_only
+    (root in CI writes to a file chmod made read-only); `lift` makes it writable again."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def _sqlite(self, conn, _record) -> None:
+        conn.execute("PRAGMA query_only = ON")
+
+    def _postgres(self, value: str) -> None:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("SET default_transaction_read_only = off")
+            name = self.engine.url.database
+            conn.exec_driver_sql(
+                f"ALTER DATABASE {name} SET default_transaction_read_only = {value}"
+            )
+
+    def impose(self) -> None:
+        if self.engine.dialect.name == "postgresql":
+            self._postgres("on")
+        else:
+            event.listen(self.engine, "connect", self._sqlite)
+        self.engine.dispose()
+
+    def lift(self) -> None:
+        if self.engine.dialect.name == "postgresql":
+            self._postgres("off")
+        else:
+            event.remove(self.engine, "connect", self._sqlite)
+        self.engine.dispose()
+
+
+def test_database_read_only_at_a_batch_commit(
+    imap_server, imap_folder, database_url, monkeypatch, caplog
+):
+    """The database turns read-only between two batches: the poll reports it and returns
+    (no traceback), nothing of the second batch is stored, marked or checkpointed; once
+    it is writable again the next poll stores the rest once. On both backends."""
+    account = imap_server.account
+    monkeypatch.setenv(PASSWORD_ENV, account.password)
+    append_messages(account, imap_folder, [message(n) for n in range(TOTAL)])
+    uids = list(server_uids(account, imap_folder))
+    box = mailbox_config(account, imap_folder, after_store="mark_seen")
+    engine = make_engine(database_url)
+    read_only = ReadOnly(engine)
+    between = InSecondBatch(read_only.impose, at=1)
+    with caplog.at_level(logging.INFO):
+        stats = poll_one(box, engine, PROCESSOR, stopping=between.stopping, committed=between.done)
+    read_only.lift()
+    assert between.fired and between.batches == 1
+    assert stats.error and stats.error.startswith("database: ") and "read" in stats.error
+    assert not [r for r in caplog.records if r.exc_info or r.getMessage() == "quarantined"]
+    assert len(stored(engine)) == 3 and checkpoint(engine) == uids[2]
+    assert list(server_uids(account, imap_folder).values()) == [True] * 3 + [False] * 5
+
+    again = poll_one(box, engine, PROCESSOR)
+    assert (again.error, again.fetched, again.stored) == (None, TOTAL - 3, TOTAL - 3)
     assert_stored_once(engine, uids[-1])

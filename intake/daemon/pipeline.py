@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InternalError, OperationalError
 from sqlmodel import Session, col, select
 
 from intake.config import Config, MailboxConfig
@@ -204,6 +204,11 @@ def _checkpoint(engine: Engine, name: str, uidvalidity: int, last_uid: int) -> N
         session.commit()
 
 
+# The database cannot take the poll's writes now (a poll error, retried next time):
+# locked, full or gone (OperationalError); PostgreSQL read-only (InternalError).
+UNWRITABLE = (OperationalError, InternalError)
+
+
 def poll_one(
     box: MailboxConfig,
     engine: Engine,
@@ -228,13 +233,13 @@ def poll_one(
             )
     except IntakeError as exc:
         stats = PollStats(box.name, error=str(exc))
-    except OperationalError as exc:  # locked, read-only, full or gone: the batch rolled back
+    except UNWRITABLE as exc:  # locked, read-only, full or gone: the batch rolled back
         stats = PollStats(box.name, error=f"database: {exc.orig}")
     try:
         with open_session(engine) as session:
             store.record_poll(session, box.name, processor.clock(), stats.error, stats.backlog)
             session.commit()
-    except OperationalError as exc:
+    except UNWRITABLE as exc:
         event(log, "poll_not_recorded", logging.WARNING, mailbox=box.name, error=str(exc.orig))
     event(
         log,
