@@ -1,16 +1,20 @@
 """Faults with the real servers on loopback: the IMAP server stopped in the middle of a
-poll and started again, the connection cut between FETCH and the commit, SMTP refusing
+poll and started again, the connection cut in the middle of a FETCH response and
+between FETCH and the commit, SMTP refusing
 then down, the SQLite database locked and the database (SQLite, PostgreSQL) read-only
 while a poll writes. Nothing is mocked; the faults are injected through the pipeline's
 own callables (`committed`, `stopping`, `after_commit`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes
 
@@ -187,6 +191,85 @@ def test_imap_server_stopped_mid_poll_then_restarted(kind, engine, monkeypatch, 
         assert again.uidvalidity_reset == (kind == "pymap")
         assert_stored_once(engine, max(server_uids(account, folder)))
         assert poll_one(box, engine, PROCESSOR).stored == 0
+
+
+# -- the connection cut in the middle of a FETCH response --------------------------------------
+
+
+class CutMidFetch:
+    """A TCP proxy in front of the real IMAP server: on the client's `nth` body FETCH it
+    passes `keep` bytes of the server's answer, then closes both sides (the network, or
+    the server, going away with a message half-sent)."""
+
+    def __init__(self, port: int, nth: int = 2, keep: int = 200) -> None:
+        self.upstream, self.nth, self.left = port, nth, keep
+        self.fetches, self.cut = 0, threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.upstream))
+            for args in ((client, server, self._asked), (server, client, self._answered)):
+                threading.Thread(target=self._pump, args=args, daemon=True).start()
+
+    def _pump(self, source, sink, watch) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(watch(data))
+                if self.cut.is_set():
+                    break
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def _asked(self, data: bytes) -> bytes:
+        self.fetches += data.count(b"BODY.PEEK[]")
+        return data
+
+    def _answered(self, data: bytes) -> bytes:
+        if self.fetches < self.nth:
+            return data
+        kept, self.left = data[: self.left], self.left - len(data[: self.left])
+        if not self.left:
+            self.cut.set()
+        return kept
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_connection_cut_in_the_middle_of_a_fetch_response(
+    imap_server, imap_folder, engine, monkeypatch, caplog
+):
+    """The second batch's FETCH answer stops half-way (a message half-sent): the poll
+    reports it, no traceback; the first batch is stored whole and checkpointed, nothing of
+    the second is; the next poll, with the connection whole again, stores the rest once."""
+    account = imap_server.account
+    monkeypatch.setenv(PASSWORD_ENV, account.password)
+    append_messages(account, imap_folder, [message(n) for n in range(TOTAL)])
+    uids = list(server_uids(account, imap_folder))
+    proxy = CutMidFetch(account.port)
+    cut = mailbox_config(replace(account, port=proxy.port), imap_folder, after_store="mark_seen")
+    with caplog.at_level(logging.INFO):
+        stats = poll_one(cut, engine, PROCESSOR)
+    proxy.close()
+    assert proxy.cut.is_set() and proxy.fetches == 2
+    assert stats.error and "FETCH failed" in stats.error
+    assert not [r for r in caplog.records if r.exc_info]
+    assert len(stored(engine)) == 3 and checkpoint(engine) == uids[2]
+    assert list(server_uids(account, imap_folder).values()) == [True] * 3 + [False] * 5
+
+    again = poll_one(
+        mailbox_config(account, imap_folder, after_store="mark_seen"), engine, PROCESSOR
+    )
+    assert (again.error, again.fetched, again.stored) == (None, TOTAL - 3, TOTAL - 3)
+    assert_stored_once(engine, uids[-1])
 
 
 # -- the connection cut between FETCH and the commit ------------------------------------------
