@@ -34,6 +34,7 @@ from intake.storage import store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
 from tests.judging import ARTIFACTS
+from tests.judging import stored as processed
 
 CHARSETS = [
     "utf-8",
@@ -496,10 +497,7 @@ class Daemon:
             identity = store.identify(raw)
             row = store.find_raw(session, identity)
             if row is None:
-                row = store.add_raw(
-                    session, raw, identity, mailbox="careers", folder="INBOX", uidvalidity=1, uid=1
-                )
-                self.processor(session, row)
+                row = processed(session, self.processor, "careers", raw, 1)
                 session.commit()
             assert row.status in ("processed", "failed"), row.status
             assert row.status == "processed" or row.error.startswith(EXPECTED), row.error

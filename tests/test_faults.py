@@ -24,7 +24,6 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
-from intake.config import MailboxConfig
 from intake.daemon.pipeline import poll_all, poll_mailbox, poll_one
 from intake.demo.servers import ImapAccount, PymapServer, append_messages, free_port
 from intake.errors import MailboxError
@@ -36,28 +35,12 @@ from intake.storage.db import session as open_session
 from intake.storage.models import Application, MailboxState, Outbox, RawMessage
 from tests.conftest import in_ci
 from tests.servers import DovecotServer, dovecot_binary
-from tests.test_pipeline import PROCESSOR, message
+from tests.test_pipeline import PASSWORD_ENV, PROCESSOR, mailbox_config, message
 from tests.test_replies_e2e import application, aware, make_config, rows
 
-PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
 TOTAL = 8  # batches of three: the fault comes after the first
 Stop = Callable[[], None]
 SECOND = timedelta(seconds=1)
-
-
-def mailbox_config(account: ImapAccount, folder: str, **options) -> MailboxConfig:
-    return MailboxConfig(
-        name="careers",
-        host=account.host,
-        port=account.port,
-        tls="none",
-        username=account.username,
-        password_env=PASSWORD_ENV,
-        folder=folder,
-        batch_size=3,
-        timeout_seconds=10,
-        **options,
-    )
 
 
 @pytest.fixture

@@ -24,11 +24,11 @@ from intake.extraction.documents import read_document
 from intake.extraction.extract import assemble, read_isolated
 from intake.extraction.worker import TimeLimit, run_isolated, time_limit
 from intake.limits import Limits
-from intake.storage import store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
 from intake.storage.models import Application, Document, RawMessage
 from tests.builders import make_mail, make_pdf, make_slow_pdf, make_wordy_docx
+from tests.judging import stored as processed
 from tests.test_postgres import PASSWORD_ENV, configured
 
 POSTINGS = load_all(DEFAULT_DIR)
@@ -136,16 +136,7 @@ def test_a_docx_of_short_paragraphs_costs_at_most_the_budget(tmp_path):
     proc = Processor(POSTINGS, limits=limits)
     engine = make_engine(f"sqlite:///{tmp_path / 'i.db'}")
     with open_session(engine) as session:
-        row = store.add_raw(
-            session,
-            raw,
-            store.identify(raw),
-            mailbox="careers",
-            folder="INBOX",
-            uidvalidity=1,
-            uid=1,
-        )
-        _, spent = timed(proc, session, row)
+        row, spent = timed(processed, session, proc, "careers", raw, 1)
         session.commit()
         assert spent < 8 + 4
         assert row.status == "processed"
@@ -178,16 +169,7 @@ def test_follow_ups_read_only_their_own_attachments(tmp_path):
     times = []
     with open_session(engine) as session:
         for uid, raw in enumerate([first, *follow_ups], 1):
-            row = store.add_raw(
-                session,
-                raw,
-                store.identify(raw),
-                mailbox="careers",
-                folder="INBOX",
-                uidvalidity=1,
-                uid=uid,
-            )
-            times.append(timed(proc, session, row)[1])
+            times.append(timed(processed, session, proc, "careers", raw, uid)[1])
             session.commit()
         rows = session.exec(select(RawMessage).order_by(RawMessage.id)).all()
         [app] = session.exec(select(Application)).all()

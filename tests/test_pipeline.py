@@ -13,13 +13,14 @@ from sqlmodel import func, select
 from intake.config import MailboxConfig
 from intake.daemon.pipeline import Processor, batches, poll_mailbox, reprocess
 from intake.decisions.rules import DEFAULT_DIR, load_all
-from intake.demo.servers import append_messages, recreate_folder
+from intake.demo.servers import ImapAccount, append_messages, recreate_folder
 from intake.limits import Limits
 from intake.mail.mailbox import connect
 from intake.storage import store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
 from intake.storage.models import Application, Checkpoint, Document, Flag, RawMessage
+from tests.judging import stored as processed
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"
@@ -52,8 +53,12 @@ def message(n: int, sender: str = "applicant") -> bytes:
 
 @pytest.fixture
 def box(imap_server, imap_folder, monkeypatch) -> MailboxConfig:
-    account = imap_server.account
-    monkeypatch.setenv(PASSWORD_ENV, account.password)
+    monkeypatch.setenv(PASSWORD_ENV, imap_server.account.password)
+    return mailbox_config(imap_server.account, imap_folder)
+
+
+def mailbox_config(account: ImapAccount, folder: str, **options) -> MailboxConfig:
+    """The careers mailbox on a test server's folder, in batches of three."""
     return MailboxConfig(
         name="careers",
         host=account.host,
@@ -61,8 +66,10 @@ def box(imap_server, imap_folder, monkeypatch) -> MailboxConfig:
         tls="none",
         username=account.username,
         password_env=PASSWORD_ENV,
-        folder=imap_folder,
+        folder=folder,
         batch_size=3,
+        timeout_seconds=10,
+        **options,
     )
 
 
@@ -309,16 +316,7 @@ def test_a_nul_in_the_body_is_processed_alike_on_both_backends(engine):
     msg.add_attachment(resume, maintype="text", subtype="plain", filename="resume.txt")
     raw = msg.as_bytes()
     with open_session(engine) as session:
-        row = store.add_raw(
-            session,
-            raw,
-            store.identify(raw),
-            mailbox="careers",
-            folder="INBOX",
-            uidvalidity=1,
-            uid=1,
-        )
-        PROCESSOR(session, row)
+        processed(session, PROCESSOR, "careers", raw, 1)
         session.commit()
     with open_session(engine) as session:
         stored = session.exec(select(RawMessage)).one()
