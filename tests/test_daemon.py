@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from intake import config
+from intake.daemon import scheduler
+from intake.daemon.pipeline import poll_one
+from intake.daemon.scheduler import Daemon
 from intake.decisions.rules import DEFAULT_DIR
 from intake.demo.servers import append_messages
 from intake.replies.messages import DEFAULT_TEMPLATES
@@ -217,6 +221,42 @@ def test_a_failing_job_is_logged_as_an_event_and_the_daemon_goes_on(tmp_path, mo
     [failed] = [r for r in caplog.records if getattr(r, "event", None) == "job_failed"]
     assert failed.fields == {"job": "broken", "error": "RuntimeError('database is locked')"}
     assert daemon.jobs_running == 0
+
+
+def test_news_while_the_mailbox_is_being_polled_makes_it_poll_again_at_once(
+    daemon_config, imap_server, monkeypatch
+):
+    """IDLE news that comes while the mailbox's poll runs (APScheduler skips a run while
+    one is going: the wake was lost, and the mail waited for poll_seconds, an hour here)
+    makes the poll go round once more as soon as it ends."""
+    write, _ = daemon_config
+    monkeypatch.setenv(PASSWORD_ENV, imap_server.account.password)
+    daemon = Daemon(config.load(write(idle=True)))
+    inside, release, rounds = threading.Event(), threading.Event(), []
+
+    def held(*args, **kwargs):
+        rounds.append(time.monotonic())
+        if len(rounds) == 1:  # the first poll, at start: held until the news has come
+            inside.set()
+            release.wait(10)
+        return poll_one(*args, **kwargs)
+
+    monkeypatch.setattr(scheduler, "poll_one", held)
+    daemon._schedule()
+    daemon.scheduler.start()
+    try:
+        assert inside.wait(10)
+        daemon.wake("poll:careers")  # what the watcher does on EXISTS
+        time.sleep(0.2)  # APScheduler has looked at the job, found it running, skipped it
+        release.set()
+        deadline = time.monotonic() + 5
+        while len(rounds) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(rounds) == 2, "the news during the poll was lost"
+    finally:
+        release.set()
+        daemon.stop.set()
+        daemon._drain()
 
 
 def test_two_mailboxes_receiving_at_once_are_both_acknowledged_within_two_seconds(

@@ -20,10 +20,11 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -43,6 +44,7 @@ from intake.reports import digest
 from intake.storage.db import make_engine
 
 log = logging.getLogger(__name__)
+WAKE_RETRY = timedelta(seconds=0.05)  # a poll ending as it was woken: ask again after this
 LOCK_KEY = 0x1A7A6E  # PostgreSQL advisory lock id for "one intake daemon per database"
 
 
@@ -60,6 +62,11 @@ class Daemon:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.watchers: list[Watcher] = []
+        # Poll jobs running now, and those asked for while running (they go round once
+        # more): APScheduler skips a run while one is going, so such a wake was lost.
+        self.wakes = threading.Lock()
+        self.polling: set[str] = set()
+        self.again: set[str] = set()
         self.running = threading.Condition()
         self.jobs_running = 0
         self.send_requested = threading.Event()
@@ -121,6 +128,7 @@ class Daemon:
                 self.running.notify_all()
 
     def _schedule(self) -> None:
+        self.scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
         now = datetime.now(UTC)
         for box in self.cfg.mailboxes:
             self.scheduler.add_job(
@@ -149,18 +157,57 @@ class Daemon:
             )
 
     def wake(self, job_id: str) -> None:
-        """Run a job as soon as possible (again after the current run, if one is going)."""
+        """Run a job as soon as possible; a poll asked for while it runs goes round once
+        more when it ends."""
         if self.stop.is_set():
             return
+        with self.wakes:
+            if job_id in self.polling:
+                self.again.add(job_id)
+                return
+        self._run_at(job_id, datetime.now(UTC))
+
+    def _run_at(self, job_id: str, when: datetime) -> None:
         with contextlib.suppress(JobLookupError):
-            self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+            self.scheduler.modify_job(job_id, next_run_time=when)
+
+    def _skipped(self, skipped: JobEvent) -> None:
+        """APScheduler skipped a run because the job was still running. A poll that has
+        not yet looked at `again` for the last time will; one past it (ending, still
+        counted by APScheduler) is asked again in a moment."""
+        if not skipped.job_id.startswith("poll:") or self.stop.is_set():
+            return
+        with self.wakes:
+            if skipped.job_id in self.polling:
+                self.again.add(skipped.job_id)
+                return
+        self._run_at(skipped.job_id, datetime.now(UTC) + WAKE_RETRY)
 
     def poll(self, box: MailboxConfig) -> None:
+        job_id = f"poll:{box.name}"
+        with self.wakes:
+            self.polling.add(job_id)
+        try:
+            while self._poll_round(box, job_id):
+                pass
+        finally:
+            with self.wakes:
+                self.polling.discard(job_id)
+
+    def _poll_round(self, box: MailboxConfig, job_id: str) -> bool:
+        """One poll; True if another must follow at once: asked for meanwhile (IDLE), or
+        max_per_poll left a backlog. The decision and leaving `polling` are one step, so
+        a wake is either seen here or finds the poll gone."""
         stats = poll_one(
             box, self.engine, self.processor, stopping=self.stop.is_set, committed=self._stored
         )
-        if stats.backlog and not stats.error:
-            self.wake(f"poll:{box.name}")  # max_per_poll left some: go on soon
+        with self.wakes:
+            asked = job_id in self.again or bool(stats.backlog and not stats.error)
+            self.again.discard(job_id)
+            again = asked and not self.stop.is_set()
+            if not again:
+                self.polling.discard(job_id)
+        return again
 
     def _stored(self, stats) -> None:
         """A batch is committed: its acknowledgements go now, not at the next interval."""
