@@ -7,6 +7,7 @@ When `CI` is set the Dovecot lane must run: a missing Dovecot is a failure, not 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,24 +29,40 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
+def lane(name: str, available: bool) -> None:
+    """A lane that needs a program from Debian: a failure in CI when it is missing (a lane
+    never skips silently there), a skip elsewhere; one that runs is recorded, and the run
+    ends by naming the lanes that ran (pytest_terminal_summary)."""
+    if not available:
+        if in_ci():
+            pytest.fail(f"CI is set but {name} is not installed: the {name} lane must run")
+        pytest.skip(f"{name} is not installed (make test installs it)")
+    from tests.judging import ARTIFACTS
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"lane-{name}.txt").touch()
+
+
 @pytest.fixture
 def tesseract() -> None:
     """The OCR tests need the tesseract program (make test installs it; CI requires it)."""
     from intake.extraction.documents import Ocr
 
-    if not Ocr.available():
-        if in_ci():
-            pytest.fail("CI=true but tesseract is not installed: the OCR tests must run")
-        pytest.skip("tesseract not installed (make test installs it)")
+    lane("tesseract", Ocr.available())
+
+
+@pytest.fixture
+def chromium() -> str:
+    """Debian's chromium, for what only a real browser shows (make test installs it)."""
+    found = shutil.which("chromium")
+    lane("chromium", found is not None)
+    return found
 
 
 @pytest.fixture(scope="session", params=["dovecot", "pymap"])
 def imap_server(request) -> Iterator[ImapServer]:
+    lane(request.param, request.param == "pymap" or dovecot_binary() is not None)
     if request.param == "dovecot":
-        if dovecot_binary() is None:
-            if in_ci():
-                pytest.fail("CI=true but dovecot is not installed: the Dovecot lane must run")
-            pytest.skip("dovecot not installed (make test installs it)")
         with DovecotServer() as server:
             yield ImapServer("dovecot", server.account("test"))
     else:
@@ -65,10 +82,7 @@ def imap_folder(imap_server) -> str:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """Real PostgreSQL for the claim that several workers can share one (CI requires it)."""
-    if binaries() is None:
-        if in_ci():
-            pytest.fail("PostgreSQL is not installed; scripts/install-test-deps.sh installs it")
-        pytest.skip("PostgreSQL is not installed")
+    lane("postgresql", binaries() is not None)
     with PostgresServer() as server:
         yield server
 
@@ -105,6 +119,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
         for report in sorted(ARTIFACTS.glob(f"{name}-*.txt")):
             terminalreporter.write_sep("-", name)
             terminalreporter.write(report.read_text())
+    lanes = sorted(path.stem.removeprefix("lane-") for path in ARTIFACTS.glob("lane-*.txt"))
+    terminalreporter.write_sep("-", "lanes")
+    terminalreporter.write_line(f"ran: {', '.join(lanes) or 'none of the server lanes'}")
     tried = sorted(ARTIFACTS.glob("fuzz-*.count"))
     if tried:
         terminalreporter.write_sep("-", "fuzz: inputs tried")
@@ -122,5 +139,5 @@ def pytest_sessionstart(session) -> None:
     for name in REPORTS:
         for report in ARTIFACTS.glob(f"{name}-*.txt"):
             report.unlink()
-    for report in ARTIFACTS.glob("fuzz-*.count"):
+    for report in [*ARTIFACTS.glob("fuzz-*.count"), *ARTIFACTS.glob("lane-*.txt")]:
         report.unlink()

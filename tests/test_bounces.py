@@ -20,7 +20,10 @@ def test_rfc_3464_report_names_the_recipient_and_our_message():
 
 
 def test_sample_bounce_names_its_recipient():
-    assert failed_recipients(SAMPLE.read_bytes())
+    """An MTA's report on mail someone else sent (not one of our replies): it names the
+    recipient that failed and none of our Message-IDs."""
+    assert failed_recipients(SAMPLE.read_bytes()) == {"rahul.verma@example.in"}
+    assert our_message_ids(SAMPLE.read_bytes()) == set()
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
 
 from intake.errors import ConfigError
-from intake.storage.db import make_engine
+from intake.storage.db import head, make_engine
+from intake.storage.db import session as open_session
+from intake.storage.models import Checkpoint
 
 
 def test_database_from_an_older_intake_is_refused_naming_the_upgrade(tmp_path):
@@ -33,6 +37,17 @@ def test_database_from_a_newer_intake_is_refused(tmp_path):
 
 
 def test_a_new_database_is_created_and_reopened(tmp_path):
+    """Created (its folder too) at the newest revision with every table; reopened as it
+    is, what was stored kept; a missing one is an error when not asked to create it."""
     url = f"sqlite:///{tmp_path / 'sub' / 'intake.db'}"
-    make_engine(url)
-    make_engine(url)  # the schema it created is accepted
+    with pytest.raises(ConfigError, match="no database there"):
+        make_engine(url, create=False)
+    with open_session(make_engine(url)) as session:
+        session.add(Checkpoint(mailbox="careers", uidvalidity=7, last_uid=42))
+        session.commit()
+    engine = make_engine(url, create=False)  # the schema it created is accepted
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head()
+        assert set(inspect(conn).get_table_names()) >= set(SQLModel.metadata.tables)
+    with open_session(engine) as session:
+        assert session.get(Checkpoint, "careers").last_uid == 42

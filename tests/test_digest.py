@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -102,10 +101,7 @@ def test_digest_is_triaged_per_posting_with_counts(cfg):
     assert "\"I'm an international student currently enrolled" in text  # evidence sentence
 
 
-def test_html_digest_escapes_applicant_text_in_a_real_browser(cfg, tmp_path):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it)")
+def test_html_digest_escapes_applicant_text_in_a_real_browser(cfg, tmp_path, chromium):
     html = digest.render(collect(cfg), cfg.templates_dir, "html")
     assert "<script>" not in html and "<img src=x" not in html and "<b>bold" not in html
     assert "&lt;script&gt;alert" in html  # the sender's name, encoded in the From header

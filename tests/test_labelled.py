@@ -22,7 +22,6 @@ def observed(eml: Path, mailbox: str) -> dict:
     resume = result["resume"]
     return {
         "kind": result["kind"],
-        "sender_email": result["sender"]["email"],
         "github": result["github"],
         "internship_period": period and {"start": period["start"], "end": period["end"]},
         "internship_area": result["internship_area"],
