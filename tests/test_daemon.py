@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from intake import config
+from intake import config as intake_config
 from intake.daemon import scheduler
 from intake.daemon.pipeline import poll_one
 from intake.daemon.scheduler import Daemon
@@ -179,18 +179,26 @@ def test_polling_daemon_stores_mail_appended_while_it_runs(
 
 
 def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_half_done(
-    daemon_config, imap_server, imap_folder, smtp
+    daemon_config, imap_server, imap_folder, smtp, monkeypatch
 ):
+    """SIGTERM while the poll holds a batch of 40: the message in hand is finished, the
+    three done are committed and checkpointed, nothing else is stored; the process would
+    exit 0. The signal is sent from inside the poll, before its fourth message, and the
+    poll waits until the handler has run, so it lands there on any machine."""
     write, env = daemon_config
     config = write(idle=False)
     raws = [application(f"Person {n}", f"p{n}@example.org", n=n, login=f"p{n}") for n in range(40)]
     append_messages(imap_server.account, imap_folder, raws)
-    daemon = Running(config, env)
-    daemon.wait_for("message", mailbox="careers")
-    assert daemon.stop() == 0
+    monkeypatch.setenv(PASSWORD_ENV, imap_server.account.password)
+    monkeypatch.setattr(scheduler, "poll_one", signalled_before(4))
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        Daemon(intake_config.load(config)).run()  # returns once the stop is handled
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     rows = stored(config)
-    assert 0 < len(rows) < 40, "the stop did not land mid-poll"
-    assert {r.status for r in rows} == {"processed"}
+    assert len(rows) == 3 and {r.status for r in rows} == {"processed"}
     engine = make_engine(f"sqlite:///{config.parent / 'intake.db'}")
     with open_session(engine) as session:
         assert session.get(Checkpoint, "careers").last_uid == rows[-1].uid
@@ -202,8 +210,6 @@ def test_sigterm_in_the_middle_of_a_batch_leaves_nothing_half_done(
 
 
 def test_a_failing_job_is_logged_as_an_event_and_the_daemon_goes_on(tmp_path, monkeypatch, caplog):
-    from intake import config
-    from intake.daemon.scheduler import Daemon
 
     monkeypatch.setenv(PASSWORD_ENV, "x")
     path = tmp_path / "config.toml"
@@ -212,7 +218,7 @@ def test_a_failing_job_is_logged_as_an_event_and_the_daemon_goes_on(tmp_path, mo
         f'[mailboxes.careers]\nhost = "127.0.0.1"\nusername = "u"\n'
         f'password_env = "{PASSWORD_ENV}"\n'
     )
-    daemon = Daemon(config.load(path))
+    daemon = Daemon(intake_config.load(path))
 
     def broken() -> None:
         raise RuntimeError("database is locked")
@@ -223,6 +229,29 @@ def test_a_failing_job_is_logged_as_an_event_and_the_daemon_goes_on(tmp_path, mo
     assert daemon.jobs_running == 0
 
 
+def signalled_before(message: int):
+    """poll_one that sends this process SIGTERM when it is about to take `message` (the
+    poll asks `stopping` before each), then waits for the daemon's handler to set its
+    stop flag: the stop lands exactly there."""
+
+    def poll(box, engine, processor, *, stopping, committed):
+        asked = 0
+
+        def stopping_here() -> bool:
+            nonlocal asked
+            asked += 1
+            if asked == message:
+                os.kill(os.getpid(), signal.SIGTERM)
+                deadline = time.monotonic() + 10
+                while not stopping() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            return stopping()
+
+        return poll_one(box, engine, processor, stopping=stopping_here, committed=committed)
+
+    return poll
+
+
 def test_news_while_the_mailbox_is_being_polled_makes_it_poll_again_at_once(
     daemon_config, imap_server, monkeypatch
 ):
@@ -231,7 +260,7 @@ def test_news_while_the_mailbox_is_being_polled_makes_it_poll_again_at_once(
     makes the poll go round once more as soon as it ends."""
     write, _ = daemon_config
     monkeypatch.setenv(PASSWORD_ENV, imap_server.account.password)
-    daemon = Daemon(config.load(write(idle=True)))
+    daemon = Daemon(intake_config.load(write(idle=True)))
     inside, release, rounds = threading.Event(), threading.Event(), []
 
     def held(*args, **kwargs):
