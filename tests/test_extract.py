@@ -104,6 +104,17 @@ def test_bounce_and_auto_reply_kinds():
     ]
 
 
+def test_an_attachment_over_25_mib_is_not_read():
+    """The default cap, just over and just under it (a text attachment reads fast)."""
+    over = b"Resume\n" + b"x" * (25 * 2**20)
+    under = b"Resume\n" + b"x" * (25 * 2**20 - 100)
+    result = run(
+        make_mail(attachments=[("a.txt", "text/plain", over), ("b.txt", "text/plain", under)])
+    )
+    errors = [a["error"] for a in result["attachments"]]
+    assert errors == ["not read: larger than 25 MiB", None]
+
+
 def test_attachment_count_is_capped():
     most = DEFAULT_LIMITS.documents
     many = [(f"cv{n}.pdf", "application/pdf", PDF) for n in range(most + 2)]

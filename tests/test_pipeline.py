@@ -102,6 +102,28 @@ def test_first_poll_stores_everything_and_second_poll_nothing(imap_server, box, 
         assert checkpoint.last_uid > 0
 
 
+def test_a_copy_with_more_trace_headers_is_one_message_a_reused_message_id_is_two(
+    imap_server, box, engine
+):
+    """Delivered twice (to careers@ and through a list or a second MX, each adding its
+    Received lines) is one message; a broken client reusing one Message-ID for two
+    different messages is two."""
+    original = message(1)
+    relayed = (
+        b"Received: from mx2.numenta.com (mx2.numenta.com [10.0.0.2])\r\n"
+        b"\tby mail.numenta.com with ESMTPS id 4AB3; Mon, 22 Jan 2018 10:00:05 -0800\r\n"
+        b"X-Original-To: careers@numenta.com\r\n" + original.replace(b"\n", b"\r\n")
+    )
+    reused = message(2).replace(b"<app-2@example.org>", b"<app-1@example.org>")
+    append_messages(imap_server.account, box.folder, [original, relayed, reused])
+    stats = poll(box, engine)
+    assert (stats.fetched, stats.stored, stats.duplicates) == (3, 2, 1)
+    with open_session(engine) as session:
+        rows = session.exec(select(RawMessage).order_by(RawMessage.id)).all()
+    assert [r.message_id for r in rows] == ["<app-1@example.org>"] * 2
+    assert [r.sender for r in rows] == ["applicant1@example.org", "applicant2@example.org"]
+
+
 def test_incremental_poll_fetches_only_new_uids(imap_server, box, engine):
     append_messages(imap_server.account, box.folder, [message(n) for n in range(3)])
     assert poll(box, engine).stored == 3

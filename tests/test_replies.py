@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -173,6 +173,14 @@ def test_every_shipped_template_named_by_the_rules_exists(tmp_path):
 def test_backoff_doubles_and_is_capped():
     smtp = SmtpConfig(host="h", from_address="a@b.c", retry_seconds=60, max_retry_seconds=300)
     assert [backoff(n, smtp).total_seconds() for n in range(1, 6)] == [60, 120, 240, 300, 300]
+
+
+def test_by_default_retries_back_off_to_six_hours_and_stop_after_ten_attempts():
+    smtp = SmtpConfig(host="h", from_address="a@b.c")
+    delays = [backoff(n, smtp) for n in range(1, 12)]
+    assert delays[0] == timedelta(minutes=1) and delays[3] == timedelta(minutes=8)
+    assert max(delays) == delays[-1] == timedelta(hours=6)
+    assert smtp.max_attempts == 10
 
 
 def test_merge_fills_what_the_first_message_lacked():

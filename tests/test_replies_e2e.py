@@ -292,6 +292,22 @@ def test_permanent_refusal_fails_the_row_and_temporary_is_retried(setup, smtp):
     assert busy.reason == "451 4.3.0 try again later"
 
 
+def test_a_temporary_refusal_gives_up_after_max_attempts(setup, smtp):
+    """451 every time: retried after each backoff, failed (never sent) at max_attempts."""
+    smtp.refuse("busy@example.org", "451 4.3.0 try again later")
+    cfg = setup(application("Busy", "busy@example.org", n=1), max_attempts=3)
+    engine = make_engine(cfg.database_url)
+    later = datetime.now(UTC)
+    for attempts in (2, 3):
+        later += timedelta(days=1)  # past any backoff
+        outbox.send_due(engine, cfg.smtp, later)
+        [busy] = rows(cfg, Outbox)
+        assert busy.attempts == attempts
+    assert (busy.status, busy.reason) == ("failed", "451 4.3.0 try again later")
+    assert outbox.send_due(engine, cfg.smtp, later + timedelta(days=1)).sent == 0
+    assert rows(cfg, Outbox)[0].attempts == 3 and not smtp.messages
+
+
 def test_a_bounce_of_our_reply_stops_further_replies(setup, smtp):
     cfg = setup(application("Ana One", "ana@example.org", n=1))
     [ack] = smtp.wait_for(1)
