@@ -414,6 +414,20 @@ def test_reprocessing_and_polling_again_queue_no_second_reply(setup, smtp):
     assert len(smtp.messages) == 1
 
 
+def test_a_message_decided_again_with_replies_on_is_not_answered_again(setup, smtp):
+    """As a quarantine retry or any second run of processing does: the reply that went
+    out is recognised (one per message and role), nothing new is queued, and the message
+    stays processed (a second row would break the outbox's unique key and quarantine it)."""
+    cfg = setup(application("Ana One", "ana@example.org", resume=False))
+    engine = make_engine(cfg.database_url)
+    with open_session(engine) as session:
+        [raw] = session.exec(select(RawMessage)).all()
+        processor_for(cfg)(session, raw)
+        session.commit()
+        assert (raw.status, raw.error) == ("processed", None)
+    assert len(rows(cfg, Outbox)) == 1
+
+
 def test_dry_run_renders_but_never_sends(setup, smtp):
     cfg = setup(application("Ana One", "ana@example.org"), dry_run=True)
     [row] = rows(cfg, Outbox)
