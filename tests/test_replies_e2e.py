@@ -16,9 +16,10 @@ from sqlmodel import select
 
 from intake import config
 from intake.cli import cli
-from intake.daemon.pipeline import poll_all, processor_for, reprocess
+from intake.daemon.pipeline import poll_all, poll_mailbox, processor_for, reprocess
 from intake.decisions.rules import DEFAULT_DIR
 from intake.demo.servers import append_messages, free_port
+from intake.mail.mailbox import connect
 from intake.replies import outbox
 from intake.replies.messages import DEFAULT_TEMPLATES
 from intake.storage.db import make_engine
@@ -412,6 +413,28 @@ def test_reprocessing_and_polling_again_queue_no_second_reply(setup, smtp):
     setup()
     assert len(rows(cfg, Outbox)) == 1
     assert len(smtp.messages) == 1
+
+
+def test_a_crash_right_after_the_commit_keeps_the_reply_with_its_message(
+    setup, smtp, imap_server, imap_folder
+):
+    """The reply is queued in the transaction that stores what it answers: killed right
+    after that commit (before the checkpoint and any send), the message and its reply are
+    both there; the restart recognises the message and sends the one reply."""
+    cfg = setup()
+    append_messages(imap_server.account, imap_folder, [application("Ana One", "ana@x.org", n=1)])
+    engine = make_engine(cfg.database_url)
+
+    def killed(_batch: list[int]) -> None:
+        raise SystemExit("killed between the commit and the checkpoint")
+
+    with connect(cfg.mailboxes[0]) as mailbox, pytest.raises(SystemExit):
+        poll_mailbox(cfg.mailboxes[0], mailbox, engine, processor_for(cfg), after_commit=killed)
+    [raw], [reply] = rows(cfg, RawMessage), rows(cfg, Outbox)
+    assert (reply.trigger_id, reply.status, reply.to_address) == (raw.id, "pending", "ana@x.org")
+    setup()  # the restart: the batch again (recognised), then the send
+    assert [r.status for r in rows(cfg, Outbox)] == ["sent"]
+    assert len(rows(cfg, RawMessage)) == 1 and len(smtp.messages) == 1
 
 
 def test_a_message_decided_again_with_replies_on_is_not_answered_again(setup, smtp):
