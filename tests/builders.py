@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from email.message import EmailMessage
 
 from reportlab.lib.pagesizes import letter
@@ -170,3 +171,40 @@ def make_wordy_docx(megabytes: int) -> bytes:
                 data = data[:start] + body + data[start:]
             target.writestr(info.filename, data)
     return out.getvalue()
+
+
+def pdf_from_objects(
+    objects: dict[int, bytes], *, lying_xref: bool = False, xref: bool = True
+) -> bytes:
+    """A PDF file of numbered objects (1 the catalog); its cross-reference table true,
+    lying (offsets shifted) or missing, as hostile files have them."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for number, body in sorted(objects.items()):
+        offsets[number] = out.tell() + (13 if lying_xref else 0)
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    start = out.tell()
+    if xref:
+        size = max(objects) + 1
+        out.write(f"xref\n0 {size}\n0000000000 65535 f \n".encode())
+        for number in range(1, size):
+            out.write(f"{offsets.get(number, 0):010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {max(objects) + 1} /Root 1 0 R >>\n".encode())
+    out.write(f"startxref\n{start}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def make_flate_bomb_pdf(gib: int = 1) -> bytes:
+    """A one-page PDF whose content stream is ~1 MB of Flate that unpacks to `gib` GiB."""
+    packer = zlib.compressobj(9)
+    stream = b"".join(packer.compress(b"\0" * 2**24) for _ in range(64 * gib)) + packer.flush()
+    head = f"<< /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode()
+    return pdf_from_objects(
+        {
+            1: b"<< /Type /Catalog /Pages 2 0 R >>",
+            2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            4: head + stream + b"\nendstream",
+        }
+    )

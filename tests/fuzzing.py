@@ -33,6 +33,7 @@ from intake.replies.outbox import ReplySettings
 from intake.storage import store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
+from tests.builders import pdf_from_objects
 from tests.judging import ARTIFACTS
 from tests.judging import stored as processed
 
@@ -377,25 +378,7 @@ def pdfs(draw) -> bytes:
     objects[9] = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
     for number in draw(st.sets(st.integers(4, 14), max_size=4)):
         objects.setdefault(number, draw(pdf_values))
-    return _pdf_file(objects, lying_xref=draw(st.booleans()), xref=draw(st.booleans()))
-
-
-def _pdf_file(objects: dict[int, bytes], *, lying_xref: bool, xref: bool) -> bytes:
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = {}
-    for number, body in sorted(objects.items()):
-        offsets[number] = out.tell() + (13 if lying_xref else 0)
-        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
-    start = out.tell()
-    if xref:
-        size = max(objects) + 1
-        out.write(f"xref\n0 {size}\n0000000000 65535 f \n".encode())
-        for number in range(1, size):
-            out.write(f"{offsets.get(number, 0):010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {max(objects) + 1} /Root 1 0 R >>\n".encode())
-    out.write(f"startxref\n{start}\n%%EOF\n".encode())
-    return out.getvalue()
+    return pdf_from_objects(objects, lying_xref=draw(st.booleans()), xref=draw(st.booleans()))
 
 
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'

@@ -27,7 +27,13 @@ from intake.limits import Limits
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
 from intake.storage.models import Application, Document, RawMessage
-from tests.builders import make_mail, make_pdf, make_slow_pdf, make_wordy_docx
+from tests.builders import (
+    make_flate_bomb_pdf,
+    make_mail,
+    make_pdf,
+    make_slow_pdf,
+    make_wordy_docx,
+)
 from tests.judging import stored as processed
 from tests.test_postgres import PASSWORD_ENV, configured
 
@@ -76,6 +82,15 @@ def test_a_time_limit_holds_when_its_alarm_lands_where_python_ignores_it():
         while time.monotonic() < started + 3:
             pass
     assert time.monotonic() - started < 1
+
+
+def test_a_pdf_that_unpacks_to_a_gibibyte_runs_out_of_the_worker_s_memory_not_ours():
+    """1 MB of Flate that pdfminer unpacks to 1 GiB: the worker's address-space limit stops
+    it (the daemon, with no such limit, would take the gibibyte and then spend its time
+    budget in the content stream); the message is read, the resume reported unreadable."""
+    raw = make_mail(attachments=[("resume.pdf", "application/pdf", make_flate_bomb_pdf())])
+    part = read_isolated(raw, Limits(memory_mb=512))
+    assert [d.content.error for d in part.documents] == ["cannot read PDF: ran out of memory"]
 
 
 def test_ten_slow_pdfs_cost_the_message_budget_not_ten_document_limits():
