@@ -12,8 +12,10 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from intake.demo.servers import ImapAccount, free_port, stop_process, wait_for_greeting
@@ -197,3 +199,50 @@ class DovecotServer:
     def __exit__(self, *_exc: object) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Proxy:
+    """A TCP proxy on loopback in front of a real server, for faults the network makes:
+    `asked`/`answered` see (and may cut short) each chunk from the client and from the
+    server; once `cut` is set both sides of every connection are closed."""
+
+    def __init__(self, port: int) -> None:
+        self.upstream, self.cut = port, threading.Event()
+        self.connections: list[socket.socket] = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def asked(self, data: bytes) -> bytes:
+        return data
+
+    def answered(self, data: bytes) -> bytes:
+        return data
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.upstream))
+            self.connections += [client, server]
+            for args in ((client, server, self.asked), (server, client, self.answered)):
+                threading.Thread(target=self._pump, args=args, daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, watch) -> None:
+        with contextlib.suppress(OSError):
+            while not self.cut.is_set() and (data := source.recv(65536)):
+                sink.sendall(watch(data))
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def sever(self) -> None:
+        """Break every open connection now, as a network failure does; new ones pass."""
+        for end in self.connections:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()

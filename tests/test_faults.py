@@ -7,11 +7,11 @@ own callables (`committed`, `stopping`, `after_commit`)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -28,13 +28,14 @@ from intake.daemon.pipeline import poll_all, poll_mailbox, poll_one
 from intake.demo.servers import ImapAccount, PymapServer, append_messages, free_port
 from intake.errors import MailboxError
 from intake.mail.mailbox import connect
+from intake.mail.watch import Watcher
 from intake.replies import outbox
 from intake.storage import store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
 from intake.storage.models import Application, MailboxState, Outbox, RawMessage
 from tests.conftest import in_ci
-from tests.servers import DovecotServer, dovecot_binary
+from tests.servers import DovecotServer, Proxy, dovecot_binary
 from tests.test_pipeline import PASSWORD_ENV, PROCESSOR, mailbox_config, message
 from tests.test_replies_e2e import application, aware, make_config, rows
 
@@ -179,52 +180,25 @@ def test_imap_server_stopped_mid_poll_then_restarted(kind, engine, monkeypatch, 
 # -- the connection cut in the middle of a FETCH response --------------------------------------
 
 
-class CutMidFetch:
-    """A TCP proxy in front of the real IMAP server: on the client's `nth` body FETCH it
-    passes `keep` bytes of the server's answer, then closes both sides (the network, or
-    the server, going away with a message half-sent)."""
+class CutMidFetch(Proxy):
+    """On the client's `nth` body FETCH, passes `keep` bytes of the server's answer, then
+    closes both sides (the network, or the server, going away with a message half-sent)."""
 
     def __init__(self, port: int, nth: int = 2, keep: int = 200) -> None:
-        self.upstream, self.nth, self.left = port, nth, keep
-        self.fetches, self.cut = 0, threading.Event()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.nth, self.left, self.fetches = nth, keep, 0
+        super().__init__(port)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.upstream))
-            for args in ((client, server, self._asked), (server, client, self._answered)):
-                threading.Thread(target=self._pump, args=args, daemon=True).start()
-
-    def _pump(self, source, sink, watch) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(watch(data))
-                if self.cut.is_set():
-                    break
-        for end in (source, sink):
-            with contextlib.suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-
-    def _asked(self, data: bytes) -> bytes:
+    def asked(self, data: bytes) -> bytes:
         self.fetches += data.count(b"BODY.PEEK[]")
         return data
 
-    def _answered(self, data: bytes) -> bytes:
+    def answered(self, data: bytes) -> bytes:
         if self.fetches < self.nth:
             return data
         kept, self.left = data[: self.left], self.left - len(data[: self.left])
         if not self.left:
             self.cut.set()
         return kept
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def test_connection_cut_in_the_middle_of_a_fetch_response(
@@ -253,6 +227,43 @@ def test_connection_cut_in_the_middle_of_a_fetch_response(
     )
     assert (again.error, again.fetched, again.stored) == (None, TOTAL - 3, TOTAL - 3)
     assert_stored_once(engine, uids[-1])
+
+
+# -- the IDLE connection broken ----------------------------------------------------------------
+
+
+def test_a_broken_idle_connection_polls_at_once_and_idles_again_within_seconds(
+    imap_server, imap_folder, monkeypatch
+):
+    """What the server was saying when IDLE broke may be news: the mailbox is polled at
+    once, and IDLE resumes after about a second (not the 30 s it once waited, during which
+    new mail waited for poll_seconds)."""
+    account = imap_server.account
+    monkeypatch.setenv(PASSWORD_ENV, account.password)
+    proxy = Proxy(account.port)
+    box = mailbox_config(replace(account, port=proxy.port), imap_folder, idle=True)
+    wakes: list[float] = []
+    stop = threading.Event()
+    watcher = Watcher(box, lambda: wakes.append(time.monotonic()), stop)
+    watcher.start()
+    try:
+        assert until(lambda: len(wakes) == 1)  # IDLE began (and asked for its first poll)
+        severed = time.monotonic()
+        proxy.sever()
+        assert until(lambda: len(wakes) >= 3), "IDLE did not resume"
+        assert wakes[1] - severed < 0.5  # the poll, at once
+        assert wakes[2] - severed < 3  # IDLE again, on a new connection
+    finally:
+        stop.set()
+        watcher.join(5)
+        proxy.close()
+
+
+def until(condition: Callable[[], bool], seconds: float = 8) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
 
 
 # -- the connection cut between FETCH and the commit ------------------------------------------

@@ -21,6 +21,8 @@ from intake.mail.mailbox import NETWORK_ERRORS, connect
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 1.0  # how often a waiting watcher looks at the stop flag
+CLOSED_AFTER = 3  # idle_check answering nothing without waiting this often: EOF
+FIRST_RETRY_SECONDS = 1.0  # after an error, reconnect this soon, doubling up to RETRY_SECONDS
 RETRY_SECONDS = 30.0
 
 
@@ -31,6 +33,10 @@ class Watcher(threading.Thread):
         self.supported: bool | None = None  # None until the server has answered
 
     def run(self) -> None:
+        """IDLE until stopped. A broken IDLE (the connection cut, a response imapclient
+        cannot read) is followed by a poll at once, since what the server was saying may
+        be news, and a new connection after FIRST_RETRY_SECONDS, doubling while it fails."""
+        delay = FIRST_RETRY_SECONDS
         while not self.stop.is_set():
             try:
                 with connect(self.box) as mailbox:
@@ -47,6 +53,7 @@ class Watcher(threading.Thread):
                     client.select_folder(self.box.folder, readonly=True)
                     while not self.stop.is_set():
                         self._idle_once(client)
+                        delay = FIRST_RETRY_SECONDS  # IDLE works: a later error retries soon
             except (IntakeError, *NETWORK_ERRORS) as exc:
                 event(
                     log,
@@ -54,9 +61,11 @@ class Watcher(threading.Thread):
                     logging.WARNING,
                     mailbox=self.box.name,
                     error=str(exc),
-                    retry_seconds=RETRY_SECONDS,
+                    retry_seconds=delay,
                 )
-                self.stop.wait(RETRY_SECONDS)
+                self.wake()
+                self.stop.wait(delay)
+                delay = min(delay * 2, RETRY_SECONDS)
 
     def _idle_once(self, client) -> None:
         """One IDLE command, ended after idle_seconds, on new mail, or on stop.
@@ -67,11 +76,17 @@ class Watcher(threading.Thread):
         event(log, "idle_started", mailbox=self.box.name, seconds=self.box.idle_seconds)
         self.wake()
         deadline = time.monotonic() + self.box.idle_seconds
-        news = False
+        news, instant = False, 0
         try:
             while not news and not self.stop.is_set() and time.monotonic() < deadline:
+                asked = time.monotonic()
                 responses = client.idle_check(timeout=CHECK_SECONDS)
                 news = any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+                # imapclient returns nothing, at once, when the connection has ended
+                waited = responses or time.monotonic() - asked > CHECK_SECONDS / 2
+                instant = 0 if waited else instant + 1
+                if instant >= CLOSED_AFTER:
+                    raise IntakeError(f"{self.box.name}: the IDLE connection was closed")
         finally:
             client.idle_done()
         if news:
