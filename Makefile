@@ -34,6 +34,7 @@ format: $(STAMP)
 # Benchmarks report medians and ratios measured in one run; they are not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_extract.py
+	$(BIN)/python bench/bench_idle.py
 
 # Long campaigns, not part of `make test`: mangled mail through the whole per-message stage,
 # and a daemon killed at random moments while mail arrives. FUZZ_SECONDS, CHAOS_ROUNDS to change them.

@@ -130,13 +130,11 @@ def test_idle_daemon_acknowledges_within_seconds_and_stops_cleanly(
     try:
         daemon.wait_for("idle_started")
         daemon.wait_for("poll", mailbox="careers")  # the first poll found nothing
-        started = time.monotonic()
         append_messages(
             imap_server.account, imap_folder, [application("Ana One", "ana@example.org", n=1)]
         )
+        # by IDLE: poll_seconds is an hour (how fast: bench/bench_idle.py)
         assert smtp.wait_for(1, timeout=15), "no acknowledgement"
-        elapsed = time.monotonic() - started
-        assert elapsed < 10, f"acknowledged after {elapsed:.1f}s; IDLE should take seconds"
         logged = daemon.wait_for("message", mailbox="careers", outcome="complete")
         assert logged["uid"] and logged["application"] and "message_id" not in logged
         second = subprocess.run(
@@ -288,29 +286,36 @@ def test_news_while_the_mailbox_is_being_polled_makes_it_poll_again_at_once(
         daemon._drain()
 
 
-def test_two_mailboxes_receiving_at_once_are_both_acknowledged_within_two_seconds(
-    tmp_path, imap_server, imap_folder, smtp
-):
-    """Mail APPENDed to two IDLE mailboxes at the same moment: the send after one poll is
-    never skipped because the other's is running, and neither waits for send_seconds."""
-    account = imap_server.account
-    folders = {"careers": f"{imap_folder}-a", "interns": f"{imap_folder}-b"}
+def idle_mailboxes(tmp: Path, account, smtp_port: int, folders: dict[str, str]) -> Path:
+    """A config of IDLE mailboxes (name -> folder, made now) whose acknowledgements can
+    only come by IDLE: poll_seconds and send_seconds are an hour."""
     boxes = "".join(
         f'[mailboxes.{name}]\nhost = "{account.host}"\nport = {account.port}\ntls = "none"\n'
         f'username = "{account.username}"\npassword_env = "{PASSWORD_ENV}"\n'
         f'folder = "{folder}"\naddress = "{name}@numenta.com"\nidle = true\npoll_seconds = 3600\n'
         for name, folder in folders.items()
     )
-    config = tmp_path / "config.toml"
+    config = tmp / "config.toml"
     config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n[rules]\ndir = "{DEFAULT_DIR}"\n'
-        f'[replies]\ntemplates = "{DEFAULT_TEMPLATES}"\n[daemon]\nsend_seconds = 3600\n'
-        f'[digest]\nschedule = ""\n{boxes}'
-        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n'
+        f'[database]\nurl = "sqlite:///{tmp / "intake.db"}"\n[rules]\ndir = "{DEFAULT_DIR}"\n'
+        f'[replies]\ntemplates = "{DEFAULT_TEMPLATES}"\nmax_per_sender = 1000\n'
+        f'[daemon]\nsend_seconds = 3600\n[digest]\nschedule = ""\n{boxes}'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\ntls = "none"\n'
         f'from_address = "Numenta Careers <careers@numenta.com>"\n'
     )
     for folder in folders.values():  # the folders exist before the watchers select them
         append_messages(account, folder, [])
+    return config
+
+
+def test_two_mailboxes_receiving_at_once_are_both_acknowledged_by_idle(
+    tmp_path, imap_server, imap_folder, smtp
+):
+    """Mail APPENDed to two IDLE mailboxes at the same moment: the send after one poll is
+    never skipped because the other's is running, and neither waits for send_seconds."""
+    account = imap_server.account
+    folders = {"careers": f"{imap_folder}-a", "interns": f"{imap_folder}-b"}
+    config = idle_mailboxes(tmp_path, account, smtp.port, folders)
     env = {**os.environ, PASSWORD_ENV: account.password}
     daemon = Running(config, env)
     try:
@@ -325,16 +330,15 @@ def test_two_mailboxes_receiving_at_once_are_both_acknowledged_within_two_second
             threading.Thread(target=append_messages, args=(account, folders[name], [raw]))
             for name, raw in mails.items()
         ]
-        started = time.monotonic()
         for thread in threads:
             thread.start()
+        # by IDLE, and neither send waiting for the other poll: poll_seconds and
+        # send_seconds are an hour (how fast: bench/bench_idle.py, not a racing assert)
         assert len(smtp.wait_for(2, timeout=20)) == 2, "not both acknowledged"
-        elapsed = time.monotonic() - started
         assert sorted(m.rcpt_tos[0] for m in smtp.messages) == [
             "ana@example.org",
             "ben@example.org",
         ]
-        assert elapsed < 2.0, f"both acknowledged after {elapsed:.2f}s"
     finally:
         assert daemon.stop() == 0
     assert not [e for e in daemon.events if e["event"] == "job_failed"]
