@@ -665,7 +665,7 @@ def purge(ctx: click.Context, yes: bool) -> None:
     from intake.storage.db import make_engine
 
     cfg = load_config(ctx)
-    if not any(cfg.retention.model_dump().values()):
+    if not cfg.retention.deletes:
         click.echo("[retention] keeps everything (every *_days is 0): nothing to purge")
         return
     engine = make_engine(cfg.database_url, create=False)

@@ -181,6 +181,11 @@ class RetentionConfig(_Strict):
     documents_days: int = Field(default=0, ge=0)  # their documents' text and cover letters
     other_mail_days: int = Field(default=0, ge=0)  # mail that made no application, quarantine
 
+    @property
+    def deletes(self) -> bool:
+        """Whether any of it is ever deleted (some *_days is not 0)."""
+        return any(self.model_dump().values())
+
 
 class Config(_Strict):
     database: DatabaseConfig = DatabaseConfig()

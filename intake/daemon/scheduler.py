@@ -147,7 +147,7 @@ class Daemon:
                 self.cfg.digest.schedule, timezone=ZoneInfo(self.cfg.digest.timezone)
             )
             self.scheduler.add_job(self._job, trigger, args=[self.digest], id="digest")
-        if any(self.cfg.retention.model_dump().values()):  # [retention] asks for it
+        if self.cfg.retention.deletes:
             self.scheduler.add_job(
                 self._job,
                 IntervalTrigger(days=1),
@@ -159,15 +159,15 @@ class Daemon:
     def wake(self, job_id: str) -> None:
         """Run a job as soon as possible; a poll asked for while it runs goes round once
         more when it ends."""
-        if self.stop.is_set():
-            return
+        if not self.stop.is_set():
+            self._ask(job_id, datetime.now(UTC))
+
+    def _ask(self, job_id: str, when: datetime) -> None:
+        """A poll running now goes round once more; any other job runs at `when`."""
         with self.wakes:
             if job_id in self.polling:
                 self.again.add(job_id)
                 return
-        self._run_at(job_id, datetime.now(UTC))
-
-    def _run_at(self, job_id: str, when: datetime) -> None:
         with contextlib.suppress(JobLookupError):
             self.scheduler.modify_job(job_id, next_run_time=when)
 
@@ -175,13 +175,8 @@ class Daemon:
         """APScheduler skipped a run because the job was still running. A poll that has
         not yet looked at `again` for the last time will; one past it (ending, still
         counted by APScheduler) is asked again in a moment."""
-        if not skipped.job_id.startswith("poll:") or self.stop.is_set():
-            return
-        with self.wakes:
-            if skipped.job_id in self.polling:
-                self.again.add(skipped.job_id)
-                return
-        self._run_at(skipped.job_id, datetime.now(UTC) + WAKE_RETRY)
+        if skipped.job_id.startswith("poll:") and not self.stop.is_set():
+            self._ask(skipped.job_id, datetime.now(UTC) + WAKE_RETRY)
 
     def poll(self, box: MailboxConfig) -> None:
         job_id = f"poll:{box.name}"
