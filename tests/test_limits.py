@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -216,6 +217,21 @@ def test_a_worker_that_times_out_is_killed_with_what_it_started(tmp_path):
     while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{child}").exists()
+
+
+def test_an_idle_worker_that_died_is_replaced_not_used():
+    """A worker that died while it waited (OOM killer, an operator's kill) is noticed
+    when it is taken, cleared away, and a fresh one does the work."""
+    memory_mb = 779  # a pool of its own
+    first = run_isolated(os.getpid, timeout=10, memory_mb=memory_mb)
+    os.kill(first, signal.SIGKILL)
+    status = Path(f"/proc/{first}/status")
+    deadline = time.monotonic() + 5
+    while "zombie" not in status.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)  # dead, not yet reaped: only taking it will notice
+    second = run_isolated(os.getpid, timeout=10, memory_mb=memory_mb)
+    assert second != first
+    assert run_isolated(os.getpid, timeout=10, memory_mb=memory_mb) == second  # kept idle
 
 
 # Runs `intake` and writes its peak RSS (VmHWM: this process only, not its parent's at

@@ -25,7 +25,8 @@ from intake.replies.messages import (
     reply_message_id,
     reply_subject,
 )
-from intake.replies.outbox import backoff
+from intake.replies.outbox import SendStats, _failure, backoff
+from intake.storage.models import Outbox
 from tests.builders import make_mail, make_pdf
 
 POSTINGS = load_all(DEFAULT_DIR)
@@ -57,6 +58,21 @@ def test_reply_headers_follow_rfc_3834_and_thread():
     assert msg["Subject"] == "Re: Application"
     assert msg["Reply-To"] == "careers@numenta.com"
     assert msg["To"] == "Ada Lovelace <ada@example.org>"
+    assert msg["From"] == "Numenta Careers <careers@numenta.com>"
+    assert msg["Precedence"] == "auto_reply"
+    assert msg["Message-ID"] == "<intake.0123@numenta.com>"
+    assert msg["Date"] == "Mon, 22 Jan 2018 00:00:00 +0000"
+    assert msg.get_content() == "Thank you.\r\n" and not msg.is_multipart()  # SMTP: CRLF
+
+
+def test_a_first_message_starts_a_thread_and_html_is_an_alternative():
+    msg = message_from_bytes(
+        build(envelope(in_reply_to=None, references=()), "Thanks.\n", "<p>Thanks.</p>\n"),
+        policy=default,
+    )
+    assert msg["In-Reply-To"] is None and msg["References"] is None
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content() for p in msg.iter_parts()] == ["Thanks.\r\n", "<p>Thanks.</p>\r\n"]
 
 
 @pytest.mark.parametrize("field", ["to_name", "subject"])
@@ -181,6 +197,29 @@ def test_by_default_retries_back_off_to_six_hours_and_stop_after_ten_attempts():
     assert delays[0] == timedelta(minutes=1) and delays[3] == timedelta(minutes=8)
     assert max(delays) == delays[-1] == timedelta(hours=6)
     assert smtp.max_attempts == 10
+
+
+@pytest.mark.parametrize(
+    ("code", "reply", "status", "reason"),
+    [
+        (500, b"5.5.2 syntax error", "failed", "500 5.5.2 syntax error"),
+        (599, b"5.0.0 nope", "failed", "599 5.0.0 nope"),
+        (421, b"4.3.2 caf\xe9 ferm\xe9", "pending", "421 4.3.2 caf\ufffd ferm\ufffd"),
+        (0, "Connection unexpectedly closed", "pending", "Connection unexpectedly closed"),
+    ],
+)
+def test_a_failure_is_permanent_for_every_5xx_and_keeps_the_server_s_words(
+    code, reply, status, reason
+):
+    """Every 5xx code (500 too) fails for good, anything else waits; a reply that is not
+    UTF-8 is kept readable; the count is of failures, not a flag."""
+    smtp = SmtpConfig(host="h", from_address="a@b.c", retry_seconds=60)
+    now, stats = datetime(2026, 1, 1, tzinfo=UTC), SendStats(failed=1, retrying=1)
+    row = Outbox(trigger_id=1, message_id="<m@x>", raw=b"", attempts=1, next_attempt_at=now)
+    _failure(row, code, reply, smtp, now, stats)
+    assert (row.status, row.reason) == (status, reason)
+    assert (stats.failed, stats.retrying) == ((2, 1) if status == "failed" else (1, 2))
+    assert row.next_attempt_at == (now if status == "failed" else now + timedelta(seconds=60))
 
 
 def test_merge_fills_what_the_first_message_lacked():

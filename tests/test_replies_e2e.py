@@ -18,7 +18,7 @@ from intake import config
 from intake.cli import cli
 from intake.daemon.pipeline import poll_all, poll_mailbox, processor_for, reprocess
 from intake.decisions.rules import DEFAULT_DIR
-from intake.demo.servers import append_messages, free_port
+from intake.demo.servers import HANG_UP, append_messages, free_port
 from intake.mail.mailbox import connect
 from intake.replies import outbox
 from intake.replies.messages import DEFAULT_TEMPLATES
@@ -270,7 +270,7 @@ def test_crash_between_send_and_record_resends_the_same_message(setup, smtp):
         session.add(row)
         session.commit()
 
-    def crash(_row):
+    def crash():
         raise KeyboardInterrupt  # the process dies after SMTP accepted the message
 
     with pytest.raises(KeyboardInterrupt):
@@ -307,6 +307,36 @@ def test_a_temporary_refusal_gives_up_after_max_attempts(setup, smtp):
     assert (busy.status, busy.reason) == ("failed", "451 4.3.0 try again later")
     assert outbox.send_due(engine, cfg.smtp, later + timedelta(days=1)).sent == 0
     assert rows(cfg, Outbox)[0].attempts == 3 and not smtp.messages
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "reason"),
+    [
+        (
+            "451 4.7.1 greylisted, try again later",
+            "pending",
+            "451 4.7.1 greylisted, try again later",
+        ),
+        ("554 5.7.1 rejected as spam", "failed", "554 5.7.1 rejected as spam"),
+        (HANG_UP, "pending", "Connection unexpectedly closed"),
+    ],
+    ids=["4xx", "5xx", "hang-up"],
+)
+def test_a_refusal_after_the_data_is_retried_or_failed_by_its_code(
+    setup, smtp, reply, status, reason
+):
+    """A content filter answers the end of DATA (not RCPT TO): a 4xx there waits for the
+    backoff, a 5xx fails for good, a server that hangs up is tried again later; the
+    reason kept is the server's own line."""
+    smtp.refuse("ana@example.org", reply, stage="data")
+    cfg = setup(application("Ana One", "ana@example.org", n=1))
+    [row] = rows(cfg, Outbox)
+    assert (row.status, row.reason, row.attempts) == (status, reason, 1)
+    assert not smtp.messages
+    if status == "pending":
+        wait = row.next_attempt_at - row.created_at
+        assert timedelta(seconds=cfg.smtp.retry_seconds) <= wait
+        assert wait <= timedelta(seconds=cfg.smtp.retry_seconds + 60)
 
 
 def test_a_bounce_of_our_reply_stops_further_replies(setup, smtp):
@@ -451,6 +481,28 @@ def test_a_message_decided_again_with_replies_on_is_not_answered_again(setup, sm
     assert len(rows(cfg, Outbox)) == 1
 
 
+def test_one_reply_per_message_and_role_not_per_message(setup, smtp):
+    """A forwarded application has two replies, the candidate's and the referrer's, each
+    on its application. When one of them is missing (here: deleted) and the message is
+    decided again, that one is queued again, and only that one."""
+    cfg = setup((CLIENTS / "gmail--fwd-employee-referral.eml").read_bytes())
+    [application_row] = rows(cfg, Application)
+    queued = rows(cfg, Outbox)
+    assert sorted(r.role for r in queued) == ["applicant", "referrer"]
+    assert {r.application_id for r in queued} == {application_row.id}
+    engine = make_engine(cfg.database_url)
+    with open_session(engine) as session:
+        session.delete(session.get(Outbox, next(r.id for r in queued if r.role == "referrer")))
+        session.commit()
+        [raw] = session.exec(select(RawMessage)).all()
+        processor_for(cfg)(session, raw)
+        session.commit()
+    again = rows(cfg, Outbox)
+    assert sorted(r.role for r in again) == ["applicant", "referrer"]
+    referrer = next(r for r in again if r.role == "referrer")
+    assert referrer.message_id == next(r for r in queued if r.role == "referrer").message_id
+
+
 def test_dry_run_renders_but_never_sends(setup, smtp):
     cfg = setup(application("Ana One", "ana@example.org"), dry_run=True)
     [row] = rows(cfg, Outbox)
@@ -460,22 +512,37 @@ def test_dry_run_renders_but_never_sends(setup, smtp):
 
 
 def test_outbox_commands_list_show_retry_and_send(setup, smtp, tmp_path):
+    """Two replies are refused for good; `outbox retry ID` queues that one again, from a
+    fresh count of attempts, and leaves the other failed; `outbox send` sends only it."""
     smtp.refuse("gone@example.org")
+    smtp.refuse("away@example.org")
     cfg = setup(
         application("Gone Away", "gone@example.org", n=1),
         application("Ana One", "ana@example.org", n=2, resume=False),
+        application("Far Away", "away@example.org", n=3),
     )
     path = str(tmp_path / "config.toml")
     listing = invoke("--config", path, "outbox", "list")
     assert "failed" in listing and "550 5.1.1 no such user" in listing and "sent" in listing
-    failed = next(r for r in rows(cfg, Outbox) if r.status == "failed")
-    shown = invoke("--config", path, "outbox", "show", str(failed.id))
+    failed = {r.to_address: r for r in rows(cfg, Outbox) if r.status == "failed"}
+    assert sorted(failed) == ["away@example.org", "gone@example.org"]
+    gone = failed["gone@example.org"]
+    assert gone.attempts == 1
+    shown = invoke("--config", path, "outbox", "show", str(gone.id))
     assert "Auto-Submitted: auto-replied" in shown and "To: Gone Away <gone@example.org>" in shown
-    smtp.clear()  # the address works again
-    assert "1 replies queued again" in invoke("--config", path, "outbox", "retry")
+    smtp.clear()  # the addresses work again
+    assert "1 replies queued again" in invoke("--config", path, "outbox", "retry", str(gone.id))
+    queued = {r.to_address: (r.status, r.attempts) for r in rows(cfg, Outbox)}
+    assert queued["gone@example.org"] == ("pending", 0)
+    assert queued["away@example.org"] == ("failed", 1)
     assert "sent 1, retrying later 0, failed 0" in invoke("--config", path, "outbox", "send")
     assert [m.rcpt_tos for m in smtp.messages] == [["gone@example.org"]]
-    assert {r.status for r in rows(cfg, Outbox)} == {"sent"}
+    statuses = {r.to_address: r.status for r in rows(cfg, Outbox)}
+    assert statuses == {
+        "gone@example.org": "sent",
+        "ana@example.org": "sent",
+        "away@example.org": "failed",
+    }
 
 
 def invoke(*args: str) -> str:

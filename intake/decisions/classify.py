@@ -1,12 +1,12 @@
 """What kind of message this is: an application only on positive evidence.
 
-Delivery reports and auto-replies are recognised by their headers (RFC 3464, RFC 3834 and
-the de-facto Precedence/X-Auto* headers, "Automatic reply:" subjects). Everything else is
-scored: each signal in `SIGNALS` (one table, one weight each) that fires adds its weight,
-and a message is an application only when the score reaches `APPLY_SCORE`. Below it, the
-families of the signals that fired say what it is instead: spam (an upstream spam
-verdict, failed authentication, marketing), bulk (list and bulk-mailer headers,
-unsubscribe links, tracking pixels), a follow-up, a question for a person, or other mail.
+Delivery reports and auto-replies are recognised first, by their headers (`robots`).
+Everything else is scored: each signal in `SIGNALS` (one table, one weight each) that
+fires adds its weight, and a message is an application only when the score reaches
+`APPLY_SCORE`. Below it, the families of the signals that fired say what it is instead:
+spam (an upstream spam verdict, failed authentication, marketing), bulk (list and
+bulk-mailer headers, unsubscribe links, tracking pixels), a follow-up, a question for a
+person, or other mail.
 Pure: a `Part` (what extraction read of the message) in, a `Verdict` out.
 """
 
@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from intake.decisions.robots import auto_reply_evidence, bounce_evidence
 from intake.mail.parse import ParsedMessage
 
 if TYPE_CHECKING:
@@ -32,54 +33,11 @@ APPLICATION, FOLLOW_UP, QUESTION, SPAM, BULK, AUTO_REPLY, BOUNCE, OTHER = (
     "bounce",
     "other",
 )
-KINDS = (APPLICATION, FOLLOW_UP, QUESTION, SPAM, BULK, AUTO_REPLY, BOUNCE, OTHER)
 APPLY_SCORE = 4
 # An application needs one of these, whatever the score: the words, a resume or a letter.
 STRONG = ("applying_language", "resume_attached", "resume_pasted", "cover_letter_attached")
 
-_BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
-_BOUNCE_SUBJECT = re.compile(
-    r"(undeliver|delivery (status )?notification|returned mail|delivery (has )?failed"
-    r"|mail delivery (failed|subsystem)|failure notice|non.?delivery)",
-    re.IGNORECASE,
-)
-_AUTO_SUBJECT = re.compile(
-    r"^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|out of (the )?office"
-    r"|abwesenheitsnotiz|r[ée]ponse automatique|respuesta autom[aá]tica|away from)",
-    re.IGNORECASE,
-)
 _REPLY_SUBJECT = re.compile(r"^\s*(re|aw|sv|antw|r)\s*(\[\d+\])?\s*:", re.IGNORECASE)
-
-
-def bounce_evidence(msg: ParsedMessage) -> str | None:
-    """Why this is a delivery report, or None."""
-    headers = msg.headers
-    content_type = headers.get("content-type", "").lower()
-    if "multipart/report" in content_type and "delivery-status" in content_type:
-        return "an RFC 3464 delivery report (multipart/report)"
-    if "x-failed-recipients" in headers:
-        return "X-Failed-Recipients header"
-    if msg.sender_email and _BOUNCE_SENDER.match(msg.sender_email):
-        return f"sent by {msg.sender_email}"
-    if headers.get("return-path", "").strip() == "<>" and _BOUNCE_SUBJECT.search(msg.subject):
-        return f"null Return-Path and subject {msg.subject!r}"
-    return None
-
-
-def auto_reply_evidence(msg: ParsedMessage) -> str | None:
-    """Why this was sent by a machine on someone's behalf (RFC 3834), or None."""
-    headers = msg.headers
-    auto_submitted = headers.get("auto-submitted", "").strip().lower()
-    if auto_submitted.startswith("auto-replied"):
-        return f"Auto-Submitted: {auto_submitted}"
-    if headers.get("precedence", "").strip().lower() == "auto_reply":
-        return "Precedence: auto_reply"
-    for name in ("x-autoreply", "x-autorespond"):
-        if name in headers:
-            return f"{name} header"
-    if _AUTO_SUBJECT.search(msg.subject):
-        return f"subject {msg.subject!r}"
-    return None
 
 
 # Yahoo Mail puts a reference to itself ("<...ref@mail.yahoo.com>") on new messages too.

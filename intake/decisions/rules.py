@@ -21,7 +21,6 @@ from intake.extraction.eligibility import CODES
 
 DEFAULT_DIR = resources.rules()
 ITEMS = ("cover_letter", "resume", "github", "internship_period", "internship_area", "coursework")
-STATUSES = ("complete", "incomplete", "ineligible", "closed", "needs_review")
 Item = Literal[
     "cover_letter", "resume", "github", "internship_period", "internship_area", "coursework"
 ]

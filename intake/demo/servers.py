@@ -113,25 +113,37 @@ class ReceivedMail:
     data: bytes
 
 
+HANG_UP = "hang up"  # a refusal that closes the connection instead of answering
+
+
 @dataclass
 class _Collector:
     messages: list[ReceivedMail] = field(default_factory=list)
     lock: threading.Condition = field(default_factory=threading.Condition)
-    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> SMTP reply
+    refuse: dict[tuple[str, str], str] = field(default_factory=dict)  # (stage, rcpt) -> reply
 
-    async def handle_RCPT(self, _server, _session, envelope, address, _options) -> str:
-        if reply := self.refuse.get(address.lower()):
+    async def handle_RCPT(self, server, _session, envelope, address, _options) -> str:
+        if reply := self._refusal(server, "rcpt", [address]):
             return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, _server, _session, envelope) -> str:
+    async def handle_DATA(self, server, _session, envelope) -> str:
+        if reply := self._refusal(server, "data", envelope.rcpt_tos):
+            return reply
         with self.lock:
             self.messages.append(
                 ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
             )
             self.lock.notify_all()
         return "250 OK"
+
+    def _refusal(self, server, stage: str, recipients: list[str]) -> str | None:
+        reply = next((r for a in recipients if (r := self.refuse.get((stage, a.lower())))), None)
+        if reply == HANG_UP:
+            server.transport.close()
+            return "421 4.4.2 closing"  # written to a closed connection: never read
+        return reply
 
 
 class SmtpSink:
@@ -155,9 +167,13 @@ class SmtpSink:
             self._collector.messages.clear()
             self._collector.refuse.clear()
 
-    def refuse(self, address: str, reply: str = "550 5.1.1 no such user") -> None:
-        """Answer RCPT TO for `address` with `reply` (a 4xx or 5xx line) from now on."""
-        self._collector.refuse[address.lower()] = reply
+    def refuse(
+        self, address: str, reply: str = "550 5.1.1 no such user", stage: str = "rcpt"
+    ) -> None:
+        """From now on, answer mail to `address` at `stage` ("rcpt": RCPT TO; "data": the
+        end of DATA, as a content filter does) with `reply`, a 4xx or 5xx line, or close
+        the connection there without a word (`HANG_UP`)."""
+        self._collector.refuse[(stage, address.lower())] = reply
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
         with self._collector.lock:

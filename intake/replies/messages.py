@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr
 from functools import cache
 from pathlib import Path
 
@@ -139,10 +139,6 @@ def build(envelope: Envelope, text: str, html: str | None) -> bytes:
     if html:
         msg.add_alternative(html, subtype="html")
     return msg.as_bytes()
-
-
-def address_of(header_value: str) -> str:
-    return parseaddr(header_value)[1].lower()
 
 
 # What to send, for each flag that makes an application incomplete.

@@ -221,7 +221,7 @@ def send_due(
     now: datetime,
     *,
     dial: Callable[[SmtpConfig], smtplib.SMTP] = connect,
-    after_send: Callable[[models.Outbox], None] | None = None,
+    after_send: Callable[[], None] | None = None,
     ignore_backoff: bool = False,
 ) -> SendStats:
     """Send every pending reply whose time has come (with `ignore_backoff`, also those
@@ -258,11 +258,8 @@ def _send_one(engine, client, row_id, smtp, now, stats, after_send) -> None:
     with open_session(engine) as session:
         row = session.get(models.Outbox, row_id)
         row.attempts += 1
-        try:
-            refused = client.sendmail(row.envelope_from, [row.to_address], row.raw)
-            if refused:
-                code, reply = refused[row.to_address]
-                raise smtplib.SMTPRecipientsRefused({row.to_address: (code, reply)})
+        try:  # one recipient: refused, it raises; nothing is returned partly refused
+            client.sendmail(row.envelope_from, [row.to_address], row.raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             _failure(row, code, reply, smtp, now, stats)
@@ -272,7 +269,7 @@ def _send_one(engine, client, row_id, smtp, now, stats, after_send) -> None:
             _failure(row, 0, str(exc).encode(), smtp, now, stats)
         else:
             if after_send:
-                after_send(row)
+                after_send()
             row.status, row.sent_at, row.reason = "sent", now, None
             stats.sent += 1
             event(log, "reply_sent", outbox=row.id)
@@ -291,7 +288,7 @@ def _failure(
     """5xx is permanent; anything else is retried with backoff until max_attempts."""
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
     row.reason = f"{code} {text}".strip() if code else text
-    if 500 <= code < 600 or row.attempts >= smtp.max_attempts:
+    if code // 100 == 5 or row.attempts >= smtp.max_attempts:
         row.status = "failed"
         stats.failed += 1
         event(
