@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import func, select
 
 from intake.config import MailboxConfig
-from intake.daemon.pipeline import Processor, batches, poll_mailbox, reprocess
+from intake.daemon.pipeline import Processor, batches, poll_mailbox, poll_one, reprocess
 from intake.decisions.rules import DEFAULT_DIR, load_all
-from intake.demo.servers import ImapAccount, append_messages, recreate_folder
+from intake.demo.servers import ImapAccount, append_messages, logged_in, recreate_folder
 from intake.limits import Limits
 from intake.mail.mailbox import connect
 from intake.storage import store
@@ -83,6 +83,12 @@ def poll(box, engine, **kwargs):
         return poll_mailbox(box, mailbox, engine, PROCESSOR, **kwargs)
 
 
+def folder_uids(account: ImapAccount, folder: str) -> list[int]:
+    with logged_in(account) as client:
+        client.select_folder(folder, readonly=True)
+        return sorted(client.search(["ALL"]))
+
+
 def count(engine, model) -> int:
     with open_session(engine) as session:
         return session.exec(select(func.count()).select_from(model)).one()
@@ -99,7 +105,8 @@ def test_first_poll_stores_everything_and_second_poll_nothing(imap_server, box, 
         app = session.exec(select(Application).order_by(Application.id)).first()
         assert app.github == ["https://github.com/user0"]
         checkpoint = session.get(Checkpoint, "careers")
-        assert checkpoint.last_uid > 0
+        assert checkpoint.last_uid == max(folder_uids(imap_server.account, box.folder))
+    assert first.mailbox == "careers"
 
 
 def test_a_copy_with_more_trace_headers_is_one_message_a_reused_message_id_is_two(
@@ -145,18 +152,20 @@ def test_max_per_poll_caps_one_poll(imap_server, box, engine):
 def test_a_stop_finishes_the_message_in_hand_and_checkpoints_it(imap_server, box, engine):
     """SIGTERM in the middle of a batch: what was handled is committed and checkpointed."""
     append_messages(imap_server.account, box.folder, [message(n) for n in range(7)])
+    box = box.model_copy(update={"batch_size": 5})
     handled = []
 
     def stopping() -> bool:
         handled.append(1)
-        return len(handled) > 2  # asked before each message: stop after the second
+        return len(handled) > 3  # asked before each message: stop after the third
 
     stats = poll(box, engine, stopping=stopping)
-    assert (stats.stored, stats.backlog) == (2, 5)
+    assert (stats.stored, stats.backlog) == (3, 4)
     with open_session(engine) as session:
         stored = session.exec(select(RawMessage.uid).order_by(RawMessage.uid)).all()
         assert session.get(Checkpoint, "careers").last_uid == stored[-1]
-    assert poll(box, engine).stored == 5
+    assert stored == folder_uids(imap_server.account, box.folder)[:3]
+    assert poll(box, engine).stored == 4
     assert count(engine, RawMessage) == 7
 
 
@@ -223,9 +232,21 @@ def test_leave_does_not_mark_seen_and_mark_seen_does(imap_server, box, engine):
             return [b"\\Seen" in f for f in client.get_flags(client.search("ALL")).values()]
 
     assert seen_flags() == [False]
+    with IMAPClient(account.host, port=account.port, ssl=False) as client:
+        client.login(account.username, account.password)
+        # selected read-only (EXAMINE): the message is still new to the next client
+        assert client.select_folder(box.folder, readonly=True)[b"RECENT"] == 1
     append_messages(account, box.folder, [message(2)])
     poll(box.model_copy(update={"after_store": "mark_seen"}), engine)
     assert seen_flags() == [False, True]
+
+
+def test_a_folder_that_does_not_exist_is_a_poll_error_naming_it(imap_server, box, engine):
+    """A typo in `folder` is reported where the operator looks (`intake status`)."""
+    stats = poll_one(box.model_copy(update={"folder": "INBOX.Careerz"}), engine, PROCESSOR)
+    assert stats.error.startswith("mailbox careers (")
+    assert "/INBOX.Careerz): cannot select folder: " in stats.error
+    assert count(engine, RawMessage) == 0
 
 
 def test_move_after_store(imap_server, box, engine):
@@ -353,17 +374,32 @@ def test_a_message_larger_than_the_limit_is_never_downloaded(imap_server, box, e
     """RFC822.SIZE is asked first: an oversized message is stored as its headers and the
     reason (quarantined), the ones around it as usual, and batches stay small in bytes."""
     big = message(1).replace(b"I am applying.", b"I am applying. " + b"x" * 3 * 2**20)
-    append_messages(imap_server.account, box.folder, [message(0), big, message(2)])
+    exact, over = sized(message(3), 2**20), sized(message(4), 2**20 + 1)
+    append_messages(imap_server.account, box.folder, [message(0), big, message(2), exact, over])
+    with logged_in(imap_server.account) as client:
+        client.select_folder(box.folder, readonly=True)
+        found = client.fetch(client.search(["ALL"]), ["RFC822.SIZE"])
+        sizes = sorted(v[b"RFC822.SIZE"] for v in found.values())
+        assert sizes[-3:-1] == [2**20, 2**20 + 1]  # as the server counts them
     limited = replace(PROCESSOR, limits=Limits(message_mb=1))
     with connect(box) as mailbox:
         stats = poll_mailbox(box, mailbox, engine, limited)
-    assert (stats.stored, stats.failed, stats.applications) == (3, 1, 2)
+    assert (stats.stored, stats.failed, stats.applications) == (5, 2, 3)
     with open_session(engine) as session:
         rows = session.exec(select(RawMessage).order_by(RawMessage.uid)).all()
     oversized = rows[1]
     assert oversized.status == "failed" and oversized.size < 2000
     assert oversized.error.startswith("not downloaded: 3.0 MiB is more than limits.message_mb (1")
     assert oversized.raw.startswith(b"From: Applicant 1") and b"x" * 100 not in oversized.raw
+    assert (rows[3].status, rows[3].size) == ("processed", 2**20)  # at the limit: read
+    assert rows[4].error.startswith("not downloaded: 1.0 MiB is more than")  # one byte over
+
+
+def sized(raw: bytes, total: int) -> bytes:
+    """`raw` with CRLF line ends, its body padded to exactly `total` bytes."""
+    crlf = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    pad = total - len(crlf) - 2
+    return crlf + b"x" * pad + b"\r\n"
 
 
 def test_batches_hold_a_bounded_number_of_bytes():
