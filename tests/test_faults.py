@@ -229,6 +229,49 @@ def test_connection_cut_in_the_middle_of_a_fetch_response(
     assert_stored_once(engine, uids[-1])
 
 
+class CutAt(Proxy):
+    """Breaks the connection as the client sends `command` (it never reaches the server)."""
+
+    def __init__(self, port: int, command: bytes) -> None:
+        self.command = command
+        super().__init__(port)
+
+    def asked(self, data: bytes) -> bytes:
+        if self.command not in data.upper():
+            return data
+        self.cut.set()
+        self.sever()
+        return b""
+
+
+@pytest.mark.parametrize(
+    ("command", "step"),
+    [
+        (b"EXAMINE", "cannot select folder"),
+        (b"UID SEARCH", "UID SEARCH failed"),
+        (b"RFC822.SIZE", "FETCH failed"),
+    ],
+    ids=["select", "search", "sizes"],
+)
+def test_a_cut_names_the_step_it_broke(
+    imap_server, imap_folder, engine, monkeypatch, command, step
+):
+    """Whichever command the network breaks on, the poll's error (what `intake status`
+    shows) names the mailbox and the step, nothing is stored and the next poll works."""
+    account = imap_server.account
+    monkeypatch.setenv(PASSWORD_ENV, account.password)
+    append_messages(account, imap_folder, [message(n) for n in range(2)])
+    proxy = CutAt(account.port, command)
+    stats = poll_one(
+        mailbox_config(replace(account, port=proxy.port), imap_folder), engine, PROCESSOR
+    )
+    proxy.close()
+    assert proxy.cut.is_set()
+    assert stats.error.startswith("mailbox careers (") and f"): {step}: " in stats.error
+    assert stored(engine) == []
+    assert poll_one(mailbox_config(account, imap_folder), engine, PROCESSOR).stored == 2
+
+
 # -- the IDLE connection broken ----------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@ SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,6 +22,7 @@ from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
 from intake.storage.models import Application, Checkpoint, Document, Flag, RawMessage
 from tests.judging import stored as processed
+from tests.servers import Proxy
 
 PASSWORD_ENV = "INTAKE_TEST_IMAP_PASSWORD"
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"
@@ -241,6 +243,56 @@ def test_leave_does_not_mark_seen_and_mark_seen_does(imap_server, box, engine):
     assert seen_flags() == [False, True]
 
 
+class Without(Proxy):
+    """Hides `names` from the server's capabilities, as a server without them would."""
+
+    def __init__(self, port: int, *names: bytes) -> None:
+        self.names, self.said = names, b""
+        super().__init__(port)
+
+    def asked(self, data: bytes) -> bytes:
+        self.said += data
+        return data
+
+    def answered(self, data: bytes) -> bytes:
+        if b"CAPABILITY" not in data:
+            return data
+        for name in self.names:
+            data = re.sub(rb" " + name + rb"(?=[ \]\r])", b"", data, flags=re.IGNORECASE)
+        return data
+
+
+@pytest.mark.parametrize(
+    ("hidden", "expunge", "left"),
+    [((b"MOVE",), rb" UID EXPUNGE \d", 1), ((b"MOVE", b"UIDPLUS"), rb"\d EXPUNGE\r\n", 0)],
+    ids=["uid-expunge", "expunge"],
+)
+def test_move_on_a_server_without_the_move_extension(
+    imap_server, box, engine, hidden, expunge, left
+):
+    """Without MOVE (RFC 6851): COPY, \\Deleted, then UID EXPUNGE (RFC 4315), which removes
+    only ours, so a message someone else deleted and did not expunge stays; without UIDPLUS
+    either, the last resort is a plain EXPUNGE, which takes that one too."""
+    account = imap_server.account
+    target = f"{box.folder}-done"
+    append_messages(account, target, [])
+    append_messages(account, box.folder, [message(0), message(1), message(9)])
+    with logged_in(account) as client:
+        client.select_folder(box.folder)
+        client.add_flags([max(client.search(["ALL"]))], [b"\\Deleted"])  # not ours to expunge
+    proxy = Without(account.port, *hidden)
+    update = {"after_store": "move", "move_to": target, "port": proxy.port, "max_per_poll": 2}
+    stats = poll(box.model_copy(update=update), engine)
+    proxy.close()
+    assert stats.stored == 2
+    said = proxy.said.upper()
+    assert b" MOVE " not in said and b" UID COPY " in said and b" UID STORE " in said
+    assert re.search(expunge, said)
+    with logged_in(account) as client:
+        assert client.select_folder(target)[b"EXISTS"] == 2
+        assert client.select_folder(box.folder)[b"EXISTS"] == left
+
+
 def test_a_folder_that_does_not_exist_is_a_poll_error_naming_it(imap_server, box, engine):
     """A typo in `folder` is reported where the operator looks (`intake status`)."""
     stats = poll_one(box.model_copy(update={"folder": "INBOX.Careerz"}), engine, PROCESSOR)
@@ -406,3 +458,7 @@ def test_batches_hold_a_bounded_number_of_bytes():
     sizes = {1: 600, 2: 600, 3: 5000, 4: 100, 5: 100, 6: 100}
     assert batches([1, 2, 3, 4, 5, 6], sizes, 3, 1000) == [[1], [2, 3, 4], [5, 6]]
     assert batches([1, 2], {}, 1, 10) == [[1], [2]]  # vanished UIDs cost nothing
+    assert batches([1, 2, 3], {1: 10}, 3, 10) == [[1, 2, 3]]  # ... even in a full batch
+    assert batches([1, 2, 3], {1: 4, 2: 6, 3: 1}, 5, 10) == [[1, 2], [3]]  # exactly full
+    assert batches([1, 2], {1: 10, 2: 5}, 5, 10) == [[1], [2]]  # at the limit: it is read
+    assert batches([1, 2], {1: 11, 2: 10}, 5, 10) == [[1, 2]]  # over it: headers only

@@ -72,6 +72,7 @@ def test_a_first_message_starts_a_thread_and_html_is_an_alternative():
     )
     assert msg["In-Reply-To"] is None and msg["References"] is None
     assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert [p.get_content() for p in msg.iter_parts()] == ["Thanks.\r\n", "<p>Thanks.</p>\r\n"]
 
 
