@@ -91,6 +91,11 @@ def folder_uids(account: ImapAccount, folder: str) -> list[int]:
         return sorted(client.search(["ALL"]))
 
 
+def processed_rows(engine) -> list[RawMessage]:
+    with open_session(engine) as session:
+        return list(session.exec(select(RawMessage)))
+
+
 def count(engine, model) -> int:
     with open_session(engine) as session:
         return session.exec(select(func.count()).select_from(model)).one()
@@ -291,6 +296,39 @@ def test_move_on_a_server_without_the_move_extension(
     with logged_in(account) as client:
         assert client.select_folder(target)[b"EXISTS"] == 2
         assert client.select_folder(box.folder)[b"EXISTS"] == left
+
+
+class ExpungedBeforeSizes(Proxy):
+    """Another client expunges the folder's last message between our UID SEARCH and the
+    FETCH of sizes that follows it (a person cleaning up the mailbox while we poll)."""
+
+    def __init__(self, account: ImapAccount, folder: str) -> None:
+        self.account, self.folder, self.gone = account, folder, None
+        super().__init__(account.port)
+
+    def asked(self, data: bytes) -> bytes:
+        if b"RFC822.SIZE" in data.upper() and self.gone is None:
+            with logged_in(self.account) as client:
+                client.select_folder(self.folder)
+                self.gone = max(client.search(["ALL"]))
+                client.delete_messages([self.gone])
+                client.expunge()
+        return data
+
+
+def test_a_message_expunged_while_we_poll_is_skipped_and_checkpointed_past(
+    imap_server, box, engine
+):
+    """The vanished UID has no size and no body: the rest of its batch is stored, and the
+    checkpoint moves past it (it is the batch's last), so it is never asked for again."""
+    append_messages(imap_server.account, box.folder, [message(n) for n in range(3)])
+    proxy = ExpungedBeforeSizes(imap_server.account, box.folder)
+    stats = poll(box.model_copy(update={"port": proxy.port}), engine)
+    proxy.close()
+    assert (stats.error, stats.fetched, stats.stored) == (None, 2, 2)
+    with open_session(engine) as session:
+        assert session.get(Checkpoint, "careers").last_uid == proxy.gone
+    assert proxy.gone not in {r.uid for r in processed_rows(engine)}
 
 
 def test_a_folder_that_does_not_exist_is_a_poll_error_naming_it(imap_server, box, engine):
