@@ -138,6 +138,23 @@ def test_a_copy_with_more_trace_headers_is_one_message_a_reused_message_id_is_tw
     assert [r.sender for r in rows] == ["applicant1@example.org", "applicant2@example.org"]
 
 
+def test_the_dedupe_key_is_the_same_in_every_release():
+    """Stored keys are compared with keys computed now (a rescan after UIDVALIDITY changes,
+    an upgrade), so the recipe is fixed: the Message-ID (first 900 characters) and 16 hex
+    digits of the SHA-256 of the body with CRLF as LF and trailing white space cut; the
+    SHA-256 of the whole message when there is no Message-ID."""
+    raw = (
+        b"Received: from mx1\r\nMessage-ID: <app-7@example.org>\r\nFrom: a@b.c\r\n"
+        b"Subject: x\r\n\r\nDear team,\r\n\r\nI am applying.\r\n\r\nAna\r\n\r\n"
+    )
+    assert store.identify(raw).dedupe_key == "<app-7@example.org> 2fffa5c875b3c761"
+    no_id = b"From: a@b.c\r\nSubject: x\r\n\r\nhi\r\n"
+    sha = "324878affb2d59dc48f179845d7354b1e08853487482fd6781366011d487d74a"
+    assert store.identify(no_id) == store.Identity(None, sha, f"sha256:{sha}")
+    long = b"Message-ID: <" + b"x" * 1000 + b"@example.org>\r\n\r\nhi\r\n"
+    assert store.identify(long).dedupe_key == "<" + "x" * 899 + " 8f434346648f6b96"
+
+
 def test_incremental_poll_fetches_only_new_uids(imap_server, box, engine):
     append_messages(imap_server.account, box.folder, [message(n) for n in range(3)])
     assert poll(box, engine).stored == 3
