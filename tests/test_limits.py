@@ -219,6 +219,15 @@ def test_a_worker_that_times_out_is_killed_with_what_it_started(tmp_path):
     assert not Path(f"/proc/{child}").exists()
 
 
+def test_a_worker_that_dies_in_a_call_is_an_error_and_the_next_call_gets_a_new_one():
+    """A parser that kills its process (a crash in C code, an abort) costs its document,
+    with a reason a recruiter can read, not the daemon or the next document."""
+    memory_mb = 781
+    with pytest.raises(ExtractionError, match="^extractor process died$"):
+        run_isolated(os._exit, 3, timeout=10, memory_mb=memory_mb)
+    assert run_isolated(sum, [1, 2], timeout=10, memory_mb=memory_mb) == 3
+
+
 def test_an_idle_worker_that_died_is_replaced_not_used():
     """A worker that died while it waited (OOM killer, an operator's kill) is noticed
     when it is taken, cleared away, and a fresh one does the work."""
