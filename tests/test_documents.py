@@ -88,7 +88,7 @@ def test_plain_and_html_attachments():
 def test_isolation_enforces_time_limit():
     started = time.monotonic()
     with pytest.raises(ExtractionError, match=r"gave up after 0\.5s"):
-        run_isolated(time.sleep, 30, timeout=0.5)
+        run_isolated(time.sleep, 30, timeout=0.5, memory_mb=1024)
     assert time.monotonic() - started < 5
 
 
@@ -99,5 +99,5 @@ def test_isolation_enforces_memory_limit():
 
 def test_isolation_reports_child_errors():
     with pytest.raises(ExtractionError, match="ValueError"):
-        run_isolated(int, "not a number", timeout=10)
-    assert run_isolated(int, "42", timeout=10) == 42
+        run_isolated(int, "not a number", timeout=10, memory_mb=1024)
+    assert run_isolated(int, "42", timeout=10, memory_mb=1024) == 42

@@ -223,7 +223,7 @@ def test_a_worker_that_dies_in_a_call_is_an_error_and_the_next_call_gets_a_new_o
     """A parser that kills its process (a crash in C code, an abort) costs its document,
     with a reason a recruiter can read, not the daemon or the next document."""
     memory_mb = 781
-    with pytest.raises(ExtractionError, match="^extractor process died$"):
+    with pytest.raises(ExtractionError, match=r"^extractor process died$"):
         run_isolated(os._exit, 3, timeout=10, memory_mb=memory_mb)
     assert run_isolated(sum, [1, 2], timeout=10, memory_mb=memory_mb) == 3
 

@@ -137,7 +137,7 @@ def _take(memory_mb: int) -> _Worker:
 
 
 def run_isolated(
-    func: Callable[..., Any], *args: Any, timeout: float, memory_mb: int = 1024
+    func: Callable[..., Any], *args: Any, timeout: float, memory_mb: int
 ) -> Any:
     """Return `func(*args)` computed in a worker, or raise ExtractionError on error/timeout.
 

@@ -35,7 +35,6 @@ class Mailbox:
     def __init__(self, box: MailboxConfig, client: IMAPClient) -> None:
         self.box = box
         self.client = client
-        self.uidvalidity: int | None = None
 
     def _where(self) -> str:
         return (
@@ -49,8 +48,7 @@ class Mailbox:
             info = self.client.select_folder(self.box.folder, readonly=readonly)
         except NETWORK_ERRORS as exc:
             raise MailboxError(f"{self._where()}: cannot select folder: {exc}") from exc
-        self.uidvalidity = int(info[b"UIDVALIDITY"])
-        return self.uidvalidity
+        return int(info[b"UIDVALIDITY"])
 
     def uids_after(self, last_uid: int) -> list[int]:
         """UIDs above `last_uid`, ascending. `n:*` always matches the newest message, so

@@ -92,9 +92,7 @@ def get_checkpoint(session: Session, mailbox: str) -> models.Checkpoint | None:
 
 
 def save_checkpoint(session: Session, mailbox: str, uidvalidity: int, last_uid: int) -> None:
-    row = session.get(models.Checkpoint, mailbox) or models.Checkpoint(
-        mailbox=mailbox, uidvalidity=uidvalidity, last_uid=last_uid
-    )
+    row = session.get(models.Checkpoint, mailbox) or models.Checkpoint(mailbox=mailbox)
     row.uidvalidity, row.last_uid, row.updated_at = uidvalidity, last_uid, utcnow()
     session.add(row)
 
