@@ -363,8 +363,12 @@ def test_move_after_store(imap_server, box, engine):
     target = f"{box.folder}-done"
     append_messages(account, target, [])
     append_messages(account, box.folder, [message(n) for n in range(2)])
-    stats = poll(box.model_copy(update={"after_store": "move", "move_to": target}), engine)
+    spy = Without(account.port)  # hides nothing: sees what we ask
+    update = {"after_store": "move", "move_to": target, "port": spy.port}
+    stats = poll(box.model_copy(update=update), engine)
+    spy.close()
     assert stats.stored == 2
+    assert b" UID MOVE " in spy.said.upper()  # atomic (RFC 6851): never in both folders
     with IMAPClient(account.host, port=account.port, ssl=False) as client:
         client.login(account.username, account.password)
         assert client.select_folder(box.folder)[b"EXISTS"] == 0
