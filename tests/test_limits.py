@@ -228,6 +228,19 @@ def test_a_worker_that_dies_in_a_call_is_an_error_and_the_next_call_gets_a_new_o
     assert run_isolated(sum, [1, 2], timeout=10, memory_mb=memory_mb) == 3
 
 
+def test_a_worker_that_ran_out_of_memory_is_not_used_again_one_that_raised_is():
+    """After a MemoryError the worker's heap may be left in any state: it is killed and
+    the next call gets a fresh one; a parser's ordinary exception costs nothing."""
+    memory_mb = 782
+    first = run_isolated(os.getpid, timeout=10, memory_mb=memory_mb)
+    with pytest.raises(ExtractionError, match="invalid literal"):
+        run_isolated(int, "x", timeout=10, memory_mb=memory_mb)
+    assert run_isolated(os.getpid, timeout=10, memory_mb=memory_mb) == first
+    with pytest.raises(ExtractionError, match="ran out of memory"):
+        run_isolated(bytearray, 2**30, timeout=10, memory_mb=memory_mb)
+    assert run_isolated(os.getpid, timeout=10, memory_mb=memory_mb) != first
+
+
 def test_an_idle_worker_that_died_is_replaced_not_used():
     """A worker that died while it waited (OOM killer, an operator's kill) is noticed
     when it is taken, cleared away, and a fresh one does the work."""

@@ -317,7 +317,9 @@ def test_move_on_a_server_without_the_move_extension(
 
 class ExpungedBeforeSizes(Proxy):
     """Another client expunges the folder's last message between our UID SEARCH and the
-    FETCH of sizes that follows it (a person cleaning up the mailbox while we poll)."""
+    FETCH of sizes that follows it (a person cleaning up the mailbox while we poll). The
+    server may still answer for it (pymap, Dovecot: the session has not been told) or
+    ignore the vanished UID (RFC 3501 6.4.8); this proxy makes it the latter."""
 
     def __init__(self, account: ImapAccount, folder: str) -> None:
         self.account, self.folder, self.gone = account, folder, None
@@ -330,6 +332,15 @@ class ExpungedBeforeSizes(Proxy):
                 self.gone = max(client.search(["ALL"]))
                 client.delete_messages([self.gone])
                 client.expunge()
+        return data
+
+    def answered(self, data: bytes) -> bytes:
+        if self.gone is None:
+            return data
+        line = rb"\* \d+ FETCH \([^\r\n]*\bUID %d\b[^\r\n]*RFC822\.SIZE[^\r\n]*\r\n"
+        line_other_order = rb"\* \d+ FETCH \([^\r\n]*RFC822\.SIZE[^\r\n]*\bUID %d\b[^\r\n]*\r\n"
+        for pattern in (line, line_other_order):
+            data = re.sub(pattern % self.gone, b"", data)
         return data
 
 
