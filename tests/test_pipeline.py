@@ -322,7 +322,7 @@ class ExpungedBeforeSizes(Proxy):
     ignore the vanished UID (RFC 3501 6.4.8); this proxy makes it the latter."""
 
     def __init__(self, account: ImapAccount, folder: str) -> None:
-        self.account, self.folder, self.gone = account, folder, None
+        self.account, self.folder, self.gone, self.pending = account, folder, None, b""
         super().__init__(account.port)
 
     def asked(self, data: bytes) -> bytes:
@@ -337,11 +337,11 @@ class ExpungedBeforeSizes(Proxy):
     def answered(self, data: bytes) -> bytes:
         if self.gone is None:
             return data
-        line = rb"\* \d+ FETCH \([^\r\n]*\bUID %d\b[^\r\n]*RFC822\.SIZE[^\r\n]*\r\n"
-        line_other_order = rb"\* \d+ FETCH \([^\r\n]*RFC822\.SIZE[^\r\n]*\bUID %d\b[^\r\n]*\r\n"
-        for pattern in (line, line_other_order):
-            data = re.sub(pattern % self.gone, b"", data)
-        return data
+        self.pending += data  # whole lines only: a server may send a line in pieces
+        lines, crlf, self.pending = self.pending.rpartition(b"\r\n")
+        vanished = rb"\* \d+ FETCH \((?=[^\r\n]*\bUID %d\b)[^\r\n]*RFC822\.SIZE[^\r\n]*" % self.gone
+        kept = [line for line in (lines + crlf).split(b"\r\n") if not re.fullmatch(vanished, line)]
+        return b"\r\n".join(kept)
 
 
 def test_a_message_expunged_while_we_poll_is_skipped_and_checkpointed_past(
