@@ -33,10 +33,10 @@ from intake.replies import outbox
 from intake.storage import store
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
-from intake.storage.models import Application, MailboxState, Outbox, RawMessage
+from intake.storage.models import Application, MailboxState, Outbox
 from tests.conftest import in_ci
 from tests.servers import DovecotServer, Proxy, dovecot_binary
-from tests.test_pipeline import PASSWORD_ENV, PROCESSOR, mailbox_config, message
+from tests.test_pipeline import PASSWORD_ENV, PROCESSOR, mailbox_config, message, stored
 from tests.test_replies_e2e import application, aware, make_config, rows
 
 TOTAL = 8  # batches of three: the fault comes after the first
@@ -47,11 +47,6 @@ SECOND = timedelta(seconds=1)
 @pytest.fixture
 def engine(tmp_path):
     return make_engine(f"sqlite:///{tmp_path / 'intake.db'}")
-
-
-def stored(engine) -> list[RawMessage]:
-    with open_session(engine) as session:
-        return list(session.exec(select(RawMessage).order_by(RawMessage.uid)))
 
 
 def checkpoint(engine) -> int | None:

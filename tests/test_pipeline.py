@@ -91,9 +91,10 @@ def folder_uids(account: ImapAccount, folder: str) -> list[int]:
         return sorted(client.search(["ALL"]))
 
 
-def processed_rows(engine) -> list[RawMessage]:
+def stored(engine) -> list[RawMessage]:
+    """Every stored message, by UID."""
     with open_session(engine) as session:
-        return list(session.exec(select(RawMessage)))
+        return list(session.exec(select(RawMessage).order_by(RawMessage.uid)))
 
 
 def count(engine, model) -> int:
@@ -356,7 +357,7 @@ def test_a_message_expunged_while_we_poll_is_skipped_and_checkpointed_past(
     assert (stats.error, stats.fetched, stats.stored) == (None, 2, 2)
     with open_session(engine) as session:
         assert session.get(Checkpoint, "careers").last_uid == proxy.gone
-    assert proxy.gone not in {r.uid for r in processed_rows(engine)}
+    assert proxy.gone not in {r.uid for r in stored(engine)}
 
 
 def test_a_folder_that_does_not_exist_is_a_poll_error_naming_it(imap_server, box, engine):

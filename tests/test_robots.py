@@ -15,75 +15,82 @@ def parsed(headers: str, subject: str = "Hello") -> ParsedMessage:
     return parse_message(f"{headers}Subject: {subject}\n\nSome text.\n".encode())
 
 
+BOUNCE, AUTO_REPLY = bounce_evidence, auto_reply_evidence
+
+
 @pytest.mark.parametrize(
-    ("headers", "subject", "evidence"),
+    ("robot", "headers", "subject", "evidence"),
     [
         (
+            BOUNCE,
             PERSON + 'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n',
             "Delivery Status Notification (Failure)",
             "an RFC 3464 delivery report (multipart/report)",
         ),
-        (PERSON + "X-Failed-Recipients: bob@example.org\n", "Hi", "X-Failed-Recipients header"),
-        ("From: MAILER-DAEMON@mx.example.org\n", "Hi", "sent by mailer-daemon@mx.example.org"),
-        ("From: postmaster@example.org\n", "Hi", "sent by postmaster@example.org"),
         (
+            BOUNCE,
+            PERSON + "X-Failed-Recipients: bob@example.org\n",
+            "Hi",
+            "X-Failed-Recipients header",
+        ),
+        (
+            BOUNCE,
+            "From: MAILER-DAEMON@mx.example.org\n",
+            "Hi",
+            "sent by mailer-daemon@mx.example.org",
+        ),
+        (BOUNCE, "From: postmaster@example.org\n", "Hi", "sent by postmaster@example.org"),
+        (
+            BOUNCE,
             "From: Mail System <mail@mx.example.org>\nReturn-Path: <>\n",
             "Undelivered Mail Returned to Sender",
             "null Return-Path and subject 'Undelivered Mail Returned to Sender'",
         ),
-    ],
-)
-def test_a_delivery_report_is_known_by_its_headers(headers, subject, evidence):
-    assert bounce_evidence(parsed(headers, subject)) == evidence
-
-
-@pytest.mark.parametrize(
-    ("headers", "subject"),
-    [
-        # a read receipt (RFC 8098) is a report, but not of a failed delivery
         (
-            PERSON + "Content-Type: multipart/report; report-type=disposition-notification;"
-            ' boundary="b"\n',
-            "Read: Application",
-        ),
-        (PERSON + "Return-Path: <>\n", "Application for the internship"),  # null path only
-        (PERSON + "Return-Path: <ana@example.org>\n", "Fwd: Undelivered Mail Returned to Sender"),
-        (PERSON, "Hello"),
-    ],
-    ids=["read-receipt", "null-return-path", "forwarded-bounce-subject", "person"],
-)
-def test_mail_that_only_looks_like_a_report_is_not_one(headers, subject):
-    assert bounce_evidence(parsed(headers, subject)) is None
-
-
-@pytest.mark.parametrize(
-    ("headers", "subject", "evidence"),
-    [
-        (
+            AUTO_REPLY,
             PERSON + "Auto-Submitted: Auto-Replied (vacation)\n",
             "Hi",
             "Auto-Submitted: auto-replied (vacation)",
         ),
-        (PERSON + "Precedence: Auto_Reply\n", "Hi", "Precedence: auto_reply"),
-        (PERSON + "X-Autoreply: yes\n", "Hi", "x-autoreply header"),
-        (PERSON + "X-Autorespond: Out of office\n", "Hi", "x-autorespond header"),
-        (PERSON, "Automatic reply: Application", "subject 'Automatic reply: Application'"),
-        (PERSON, "Out of Office: back Monday", "subject 'Out of Office: back Monday'"),
-        (PERSON, "Abwesenheitsnotiz: Urlaub", "subject 'Abwesenheitsnotiz: Urlaub'"),
+        (AUTO_REPLY, PERSON + "Precedence: Auto_Reply\n", "Hi", "Precedence: auto_reply"),
+        (AUTO_REPLY, PERSON + "X-Autoreply: yes\n", "Hi", "x-autoreply header"),
+        (AUTO_REPLY, PERSON + "X-Autorespond: Out of office\n", "Hi", "x-autorespond header"),
+        (
+            AUTO_REPLY,
+            PERSON,
+            "Automatic reply: Application",
+            "subject 'Automatic reply: Application'",
+        ),
+        (AUTO_REPLY, PERSON, "Out of Office: back Monday", "subject 'Out of Office: back Monday'"),
+        (AUTO_REPLY, PERSON, "Abwesenheitsnotiz: Urlaub", "subject 'Abwesenheitsnotiz: Urlaub'"),
     ],
 )
-def test_an_auto_reply_is_known_by_its_headers(headers, subject, evidence):
-    assert auto_reply_evidence(parsed(headers, subject)) == evidence
+def test_a_robot_is_known_by_its_headers(robot, headers, subject, evidence):
+    assert robot(parsed(headers, subject)) == evidence
 
 
 @pytest.mark.parametrize(
-    ("headers", "subject"),
+    ("robot", "headers", "subject"),
     [
-        (PERSON + "Auto-Submitted: no\n", "Hi"),  # RFC 3834: written by a person
-        (PERSON + "Auto-Submitted: auto-generated\n", "Hi"),  # a notification: bulk, not this
-        (PERSON + "Precedence: bulk\n", "Hi"),
-        (PERSON, "My automatic reply to your posting"),  # the words, not at the start
+        # a read receipt (RFC 8098) is a report, but not of a failed delivery
+        (
+            BOUNCE,
+            PERSON + "Content-Type: multipart/report; report-type=disposition-notification;"
+            ' boundary="b"\n',
+            "Read: Application",
+        ),
+        (BOUNCE, PERSON + "Return-Path: <>\n", "Application for the internship"),  # null path only
+        (
+            BOUNCE,
+            PERSON + "Return-Path: <ana@example.org>\n",
+            "Fwd: Undelivered Mail Returned to Sender",
+        ),
+        (BOUNCE, PERSON, "Hello"),
+        (AUTO_REPLY, PERSON + "Auto-Submitted: no\n", "Hi"),  # RFC 3834: written by a person
+        (AUTO_REPLY, PERSON + "Auto-Submitted: auto-generated\n", "Hi"),  # a notification: bulk
+        (AUTO_REPLY, PERSON + "Precedence: bulk\n", "Hi"),
+        (AUTO_REPLY, PERSON, "My automatic reply to your posting"),  # not at the start
     ],
 )
-def test_mail_that_only_looks_like_an_auto_reply_is_not_one(headers, subject):
-    assert auto_reply_evidence(parsed(headers, subject)) is None
+def test_mail_that_only_looks_like_a_robot_is_not_one(robot, headers, subject):
+    assert robot(parsed(headers, subject)) is None

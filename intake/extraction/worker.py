@@ -136,9 +136,7 @@ def _take(memory_mb: int) -> _Worker:
     return _Worker(memory_mb)
 
 
-def run_isolated(
-    func: Callable[..., Any], *args: Any, timeout: float, memory_mb: int
-) -> Any:
+def run_isolated(func: Callable[..., Any], *args: Any, timeout: float, memory_mb: int) -> Any:
     """Return `func(*args)` computed in a worker, or raise ExtractionError on error/timeout.
 
     `func` and its arguments must be picklable (a module-level function and plain data).
