@@ -19,7 +19,6 @@ from datetime import timedelta
 from email import message_from_bytes
 
 import pytest
-from imapclient import IMAPClient
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
@@ -36,7 +35,14 @@ from intake.storage.db import session as open_session
 from intake.storage.models import Application, MailboxState, Outbox
 from tests.conftest import in_ci
 from tests.servers import DovecotServer, Proxy, dovecot_binary
-from tests.test_pipeline import PASSWORD_ENV, PROCESSOR, mailbox_config, message, stored
+from tests.test_pipeline import (
+    PASSWORD_ENV,
+    PROCESSOR,
+    mailbox_config,
+    message,
+    server_uids,
+    stored,
+)
 from tests.test_replies_e2e import application, aware, make_config, rows
 
 TOTAL = 8  # batches of three: the fault comes after the first
@@ -58,15 +64,6 @@ def checkpoint(engine) -> int | None:
 def count(engine, model) -> int:
     with open_session(engine) as session:
         return session.exec(select(func.count()).select_from(model)).one()
-
-
-def server_uids(account: ImapAccount, folder: str) -> dict[int, bool]:
-    """UID -> whether it is \\Seen, as the server has it now."""
-    with IMAPClient(account.host, port=account.port, ssl=False) as client:
-        client.login(account.username, account.password)
-        client.select_folder(folder, readonly=True)
-        flags = client.get_flags(client.search("ALL"))
-    return {uid: b"\\Seen" in found for uid, found in sorted(flags.items())}
 
 
 def assert_stored_once(engine, last_uid: int) -> None:
