@@ -138,6 +138,7 @@ class DocumentsConfig(_Strict):
     ocr: bool = False
     ocr_languages: str = Field(default="eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$")
     ocr_seconds: float = Field(default=60.0, gt=0)
+    workers: int = Field(default=0, ge=0)  # messages read at once; 0: one per core
 
 
 class DaemonConfig(_Strict):

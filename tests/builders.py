@@ -123,9 +123,10 @@ def dsn(recipient: str, original: bytes) -> bytes:
     ).encode()
 
 
-def make_slow_pdf(characters: int = 5000, seed: int = 0) -> bytes:
-    """A 20 KB, one-page PDF that draws each character on its own: pdfminer's layout
-    analysis takes minutes over it (a crafted or badly generated "resume")."""
+def make_slow_pdf(characters: int = 5000, seed: int = 0, pages: int = 2000) -> bytes:
+    """A 200 KB PDF of `pages` pages that all draw the same 5000 characters one by one:
+    seconds of work for PDFium, minutes for pdfminer's layout analysis (a crafted or badly
+    generated "resume")."""
     import zlib
 
     placed = b"".join(
@@ -133,26 +134,21 @@ def make_slow_pdf(characters: int = 5000, seed: int = 0) -> bytes:
         for i in range(characters)
     )
     stream = zlib.compress(b"BT /F1 4 Tf " + placed + b"ET")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    kids = b" ".join(b"%d 0 R" % (5 + n) for n in range(pages))
+    objects = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+        3: b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
+        + stream
+        + b"\nendstream",
+        4: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    }
+    page = (
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792]"
-        b" /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1))
-    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
+        b" /Resources << /Font << /F1 4 0 R >> >> /Contents 3 0 R >>"
+    )
+    objects |= {5 + n: page for n in range(pages)}
+    return pdf_from_objects(objects)
 
 
 def make_wordy_docx(megabytes: int) -> bytes:

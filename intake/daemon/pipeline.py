@@ -3,13 +3,16 @@
 Order is the whole point: (1) a batch's raw messages and everything extracted from
 them are committed in one transaction; (2) only then is `after_store` applied and
 (3) the checkpoint advanced, in its own commit. A crash anywhere re-fetches at most
-one batch, and the dedupe key makes re-storing it a no-op.
+two batches (the one being stored and the one fetched ahead of it, see `poll_mailbox`),
+and the dedupe key makes re-storing them a no-op.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -18,10 +21,11 @@ from sqlalchemy.exc import InternalError, OperationalError
 from sqlmodel import Session, col, select
 
 from intake.config import Config, MailboxConfig
-from intake.daemon.processing import Processor
+from intake.daemon.processing import Processor, reading_pool
 from intake.decisions.rules import load_all
-from intake.errors import ConfigError, IntakeError
+from intake.errors import ConfigError, IntakeError, MailboxError
 from intake.extraction.documents import Ocr
+from intake.extraction.extract import Part
 from intake.logs import event
 from intake.mail.mailbox import Mailbox, connect
 from intake.replies import outbox
@@ -83,11 +87,13 @@ def store_batch(
     processor: Processor,
     stopping: Callable[[], bool] = lambda: False,
     oversized: dict[int, int] | None = None,
+    reading: Mapping[int, Future[Part]] | None = None,
 ) -> list[int]:
     """Store and process each message of a batch that is not already stored, in UID
     order; returns the UIDs handled (all of them unless `stopping()` became true). An
-    `oversized` message (UID to RFC822.SIZE) came as its headers: stored with the reason."""
-    oversized = oversized or {}
+    `oversized` message (UID to RFC822.SIZE) came as its headers: stored with the reason.
+    `reading`: the messages being read already (`Processor.read_ahead`), by UID."""
+    oversized, reading = oversized or {}, reading or {}
     forgotten = privacy.Tombstones.load(session)
     done = []
     for uid in sorted(raws):
@@ -115,7 +121,7 @@ def store_batch(
         if uid in oversized:
             _too_large(row, oversized[uid], processor.limits.message_mb)
         else:
-            processor(session, row)
+            processor(session, row, reading.get(uid))
         stats.stored += 1
         stats.failed += row.status == "failed"
         stats.applications += row.kind == "application"
@@ -131,6 +137,30 @@ def _too_large(row: RawMessage, size: int, most_mb: int) -> None:
     event(log, "quarantined", logging.WARNING, mailbox=row.mailbox, uid=row.uid, reason=row.error)
 
 
+@dataclass
+class Fetched:
+    """One batch as fetched, its messages being read in the pool meanwhile."""
+
+    uids: list[int]
+    raws: dict[int, bytes]
+    oversized: dict[int, int]  # fetched as headers only: UID to RFC822.SIZE
+    reading: dict[int, Future[Part]]
+
+
+def fetched(
+    mailbox: Mailbox, plan: list[list[int]], sizes: dict[int, int], processor: Processor
+) -> Iterator[Fetched]:
+    """Each batch of the plan fetched and handed to the pool to read: the next one is
+    fetched while the workers read this one."""
+    limit = processor.limits.message_bytes
+    for batch in plan:
+        oversized = {uid: sizes[uid] for uid in batch if sizes.get(uid, 0) > limit}
+        raws = mailbox.fetch([uid for uid in batch if uid not in oversized])
+        reading = processor.read_ahead(raws)
+        raws |= mailbox.fetch_headers(list(oversized))
+        yield Fetched(batch, raws, oversized, reading)
+
+
 def poll_mailbox(
     box: MailboxConfig,
     mailbox: Mailbox,
@@ -143,6 +173,10 @@ def poll_mailbox(
 ) -> PollStats:
     """Fetch and store everything new in one mailbox, up to `max_per_poll` messages.
 
+    A pipeline: while the document workers read batch n, batch n+1 is fetched; batch n
+    is then stored in UID order in one transaction, and checkpointed, while they read
+    batch n+1. When a fetch fails, the batch fetched before it is stored first; its
+    checkpoint then waits for the next poll if `after_store` needs the broken connection.
     `after_commit` runs between the batch commit and the checkpoint (tests use it to
     simulate a crash there); `progress` is called after each batch. When `stopping()`
     turns true (SIGTERM), the message in hand is finished, what was handled is committed
@@ -152,31 +186,61 @@ def poll_mailbox(
     uidvalidity = mailbox.select()
     uids = mailbox.uids_after(_resume_from(engine, box, uidvalidity, stats))
     stats.backlog = len(uids)
-    limit = processor.limits.message_bytes
-    sizes = mailbox.sizes(uids[: box.max_per_poll])
-    for batch in batches(uids[: box.max_per_poll], sizes, box.batch_size, limit):
-        oversized = {uid: sizes[uid] for uid in batch if sizes.get(uid, 0) > limit}
-        raws = mailbox.fetch([uid for uid in batch if uid not in oversized])
-        raws |= mailbox.fetch_headers(list(oversized))
-        stats.fetched += len(raws)
+    todo = uids[: box.max_per_poll]
+    sizes = mailbox.sizes(todo)
+    plan = batches(todo, sizes, box.batch_size, processor.limits.message_bytes)
+
+    def apply(batch: Fetched) -> None:
+        stats.fetched += len(batch.raws)
         with open_session(engine) as session:
             done = store_batch(
-                session, box, uidvalidity, raws, stats, processor, stopping, oversized
+                session,
+                box,
+                uidvalidity,
+                batch.raws,
+                stats,
+                processor,
+                stopping,
+                batch.oversized,
+                batch.reading,
             )
             session.commit()
         if after_commit:
-            after_commit(batch)
+            after_commit(batch.uids)
         if done:
             mailbox.finish(done)
             # Checkpoint the last UID handled; a UID the server no longer had is skipped.
-            last = batch[-1] if len(done) == len(raws) else done[-1]
+            last = batch.uids[-1] if len(done) == len(batch.raws) else done[-1]
             _checkpoint(engine, box.name, uidvalidity, last)
             stats.backlog = len(uids) - uids.index(last) - 1
         if progress:
             progress(stats)
-        if stopping():
-            break
+
+    _pipelined(fetched(mailbox, plan, sizes, processor), apply, stopping)
     return stats
+
+
+def _pipelined(
+    batches: Iterator[Fetched], apply: Callable[[Fetched], None], stopping: Callable[[], bool]
+) -> None:
+    """Apply each batch after the next one is fetched, in order; on a stop or an error,
+    reading that was not needed is cancelled."""
+    pending = next(batches, None)
+    try:
+        while pending is not None:
+            try:
+                following = next(batches, None)
+            except MailboxError:  # what was fetched before is stored; the fetch is the error
+                with contextlib.suppress(MailboxError):  # after_store on the broken connection
+                    apply(pending)
+                raise
+            apply(pending)
+            pending = following
+            if stopping():
+                break
+    finally:
+        for future in pending.reading.values() if pending else ():
+            future.cancel()
 
 
 def _resume_from(engine: Engine, box: MailboxConfig, uidvalidity: int, stats: PollStats) -> int:
@@ -287,6 +351,7 @@ def processor_for(cfg: Config) -> Processor:
         unrouted_off=frozenset(b.name for b in cfg.mailboxes if not b.reply_unrouted),
         ocr=ocr_for(cfg),
         limits=cfg.limits,
+        pool=reading_pool(cfg.documents.workers),
     )
 
 
@@ -348,26 +413,44 @@ def readable() -> tuple:
     )
 
 
+RERUN_BATCH = 50  # messages read ahead, and committed together, when processing again
+
+
 def rerun(
     engine: Engine,
     processor: Processor,
     ids: list[int],
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[int, str]:
-    """Process stored messages again (reprocessing, a quarantine retry): each committed on
-    its own, so an interruption loses nothing. Writing a decision replaces the earlier one
-    and replies are queued at most once per message and role, so the outcome is the same
-    as if the message had been processed right the first time. Returns each one's outcome."""
+    """Process stored messages again (reprocessing, a quarantine retry), RERUN_BATCH at a
+    time: read in the pool while the batch before is processed, each batch committed on
+    its own, so an interruption loses at most one batch of work. Writing a decision
+    replaces the earlier one and replies are queued at most once per message and role,
+    so the outcome is the same as if the message had been processed right the first
+    time. Returns each one's outcome."""
     outcomes: dict[int, str] = {}
-    for done, raw_id in enumerate(ids, start=1):
+    chunks = [ids[start : start + RERUN_BATCH] for start in range(0, len(ids), RERUN_BATCH)]
+    reading = _read_stored(engine, processor, chunks[0]) if chunks else {}
+    for number, chunk in enumerate(chunks):
+        ahead = reading
+        if number + 1 < len(chunks):
+            reading = _read_stored(engine, processor, chunks[number + 1])
         with open_session(engine) as session:
-            raw = session.get(RawMessage, raw_id)
-            processor(session, raw)
+            for raw_id in chunk:
+                raw = session.get(RawMessage, raw_id)
+                processor(session, raw, ahead.get(raw_id))
+                outcomes[raw_id] = (raw.error and "failed") or store.outcome(session, raw)
             session.commit()
-            outcomes[raw_id] = (raw.error and "failed") or store.outcome(session, raw)
         if progress:
-            progress(done, len(ids))
+            progress(len(outcomes), len(ids))
     return outcomes
+
+
+def _read_stored(engine: Engine, processor: Processor, ids: list[int]) -> dict[int, Future[Part]]:
+    """Stored messages handed to the pool to read (those that still have their bytes)."""
+    query = select(RawMessage.id, RawMessage.raw).where(col(RawMessage.id).in_(ids))
+    with open_session(engine) as session:
+        return processor.read_ahead({row.id: row.raw for row in session.exec(query) if row.raw})
 
 
 def purge(engine: Engine, cfg: Config, now: datetime, apply: bool = True) -> dict[str, int]:

@@ -9,9 +9,12 @@ message that fails anywhere is quarantined with the reason, and the batch goes o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlmodel import Session
 
@@ -27,6 +30,17 @@ from intake.replies import bounces, outbox
 from intake.storage import history, models, store
 
 log = logging.getLogger(__name__)
+K = TypeVar("K")  # what a caller keys its messages by (a UID, a row id)
+
+
+def reading_workers(configured: int = 0) -> int:
+    """Messages read at once (config `[documents] workers`): one per core when 0."""
+    return configured or os.cpu_count() or 1
+
+
+def reading_pool(configured: int = 0) -> ThreadPoolExecutor:
+    """Threads that each drive one worker process (`read_isolated`)."""
+    return ThreadPoolExecutor(reading_workers(configured), thread_name_prefix="intake-read")
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,7 @@ class Processor:
     unrouted_off: frozenset[str] = field(default_factory=frozenset)
     queue_replies: bool = True  # reprocessing decides again but never queues a reply
     ocr: Ocr | None = None  # read scanned resumes by OCR ([documents] ocr = true)
+    pool: ThreadPoolExecutor = field(default_factory=reading_pool, compare=False)
 
     def setup(self, mailbox: str | None) -> Setup:
         settings = self.replies
@@ -59,14 +74,31 @@ class Processor:
         text) are not read again."""
         return read_isolated(raw.raw, self.limits, self.ocr, known)
 
-    def __call__(self, session: Session, raw: models.RawMessage) -> None:
-        process(session, raw, self)
+    def read_ahead(self, raws: Mapping[K, bytes]) -> dict[K, Future[Part]]:
+        """Start reading messages in the pool, in order, while the caller goes on (fetches
+        the next batch, stores the last): reading depends on the bytes alone."""
+        return {
+            key: self.pool.submit(read_isolated, raw, self.limits, self.ocr)
+            for key, raw in raws.items()
+        }
+
+    def __call__(
+        self, session: Session, raw: models.RawMessage, ahead: Future[Part] | None = None
+    ) -> None:
+        process(session, raw, self, ahead)
 
 
-def judge(session: Session, raw: models.RawMessage, proc: Processor, now: datetime) -> Decision:
+def judge(
+    session: Session,
+    raw: models.RawMessage,
+    proc: Processor,
+    now: datetime,
+    ahead: Future[Part] | None = None,
+) -> Decision:
     """The decision about a stored message, with its real history (only what came before
-    it): what the daemon stores, and what `intake rules explain --message` shows."""
-    part = proc.read(raw)
+    it): what the daemon stores, and what `intake rules explain --message` shows. `ahead`:
+    the message being read already (`Processor.read_ahead`)."""
+    part = ahead.result() if ahead else proc.read(raw)
     setup = proc.setup(raw.mailbox)
 
     def earlier(row: models.RawMessage) -> Part:
@@ -76,14 +108,19 @@ def judge(session: Session, raw: models.RawMessage, proc: Processor, now: dateti
     return decide(part, history.load(session, raw, part, setup, earlier, now), setup, now)
 
 
-def process(session: Session, raw: models.RawMessage, proc: Processor) -> None:
+def process(
+    session: Session,
+    raw: models.RawMessage,
+    proc: Processor,
+    ahead: Future[Part] | None = None,
+) -> None:
     """Decide and write, in a savepoint; failures become data."""
     # ids only: a Message-ID, like an address or a subject, can name the person
     where = {"mailbox": raw.mailbox, "uid": raw.uid, "message": raw.id}
     try:
         with session.begin_nested():
             now = proc.clock()
-            decision = judge(session, raw, proc, now)
+            decision = judge(session, raw, proc, now, ahead)
             app = store.write(session, raw, decision)
             if decision.kind == BOUNCE:
                 bounces.note(session, raw.raw)

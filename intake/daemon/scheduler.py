@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from intake.config import Config, MailboxConfig
 from intake.daemon.pipeline import poll_one, processor_for
 from intake.daemon.pipeline import purge as apply_retention
+from intake.daemon.processing import reading_workers
 from intake.errors import IntakeError
 from intake.extraction import worker
 from intake.logs import event
@@ -55,8 +56,8 @@ class Daemon:
         self.stop = threading.Event()
         self.engine = make_engine(cfg.database_url)
         self.processor = processor_for(cfg)
-        # a worker per mailbox poll job, importing the parsers while we connect
-        worker.prestart(len(cfg.mailboxes), cfg.limits.memory_mb)
+        # a worker per reading thread, importing the parsers while we connect
+        worker.prestart(reading_workers(cfg.documents.workers), cfg.limits.memory_mb)
         self.scheduler = BackgroundScheduler(
             timezone=ZoneInfo(cfg.digest.timezone),
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},

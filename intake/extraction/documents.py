@@ -1,4 +1,4 @@
-"""Attachments to text and link targets: PDF (pdfminer.six), DOCX (python-docx), text.
+"""Attachments to text and link targets: PDF (see `pdf`), DOCX (python-docx), text.
 
 The format is sniffed from the bytes, not trusted from the file name or MIME type
 (a PDF called `resume.doc` is a PDF). This runs inside the worker process (see
@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass, replace
 
 from intake.errors import ExtractionError
+from intake.extraction.pdf import pdf_text
 from intake.extraction.worker import Deadline, TimeLimit
 
 MAX_DOCX_UNPACKED = 200 * 2**20
@@ -63,41 +64,6 @@ def _zip_has(data: bytes, member: str) -> bool:
             return member in archive.namelist()
     except (zipfile.BadZipFile, ValueError, OSError):
         return False
-
-
-def pdf_text(data: bytes) -> tuple[str, list[str], int]:
-    """Text, link-annotation URIs and page count of a PDF, in one pass of pdfminer."""
-    from pdfminer.converter import TextConverter
-    from pdfminer.layout import LAParams
-    from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
-    from pdfminer.pdfpage import PDFPage
-
-    out = io.StringIO()
-    manager = PDFResourceManager()
-    device = TextConverter(manager, out, laparams=LAParams())
-    interpreter = PDFPageInterpreter(manager, device)
-    links: list[str] = []
-    pages = 0
-    for page in PDFPage.get_pages(io.BytesIO(data)):
-        pages += 1
-        interpreter.process_page(page)
-        links.extend(_annotation_uris(page))
-    device.close()
-    return out.getvalue(), links, pages
-
-
-def _annotation_uris(page: object) -> list[str]:
-    """URIs of a page's link annotations: a resume often links the word "GitHub"."""
-    from pdfminer.pdftypes import resolve1
-
-    uris = []
-    for ref in resolve1(getattr(page, "annots", None)) or []:
-        annot = resolve1(ref)
-        action = resolve1(annot.get("A")) if isinstance(annot, dict) else None
-        uri = resolve1(action.get("URI")) if isinstance(action, dict) else None
-        if isinstance(uri, bytes | str):
-            uris.append(uri.decode("latin-1") if isinstance(uri, bytes) else uri)
-    return uris
 
 
 def docx_text(data: bytes) -> tuple[str, list[str]]:
@@ -197,6 +163,8 @@ def _why(exc: Exception, seconds: float, budget: Deadline | None) -> str:
         return f"gave up after {seconds:g}s"
     if isinstance(exc, MemoryError):
         return "ran out of memory"
+    if isinstance(exc, ExtractionError):  # our own words: no type name
+        return str(exc)[:500]
     return f"{type(exc).__name__}: {exc}"[:500]
 
 

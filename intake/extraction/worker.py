@@ -160,6 +160,37 @@ def run_isolated(func: Callable[..., Any], *args: Any, timeout: float, memory_mb
     return value
 
 
+def in_child(func: Callable[..., Any], *args: Any) -> Any:
+    """`func(*args)` in a forked child of this process: for C code (PDFium), which a signal
+    cannot interrupt and which aborts the whole process when memory runs out. A time limit
+    around the call still holds (the alarm lands here, while we wait, and the child is
+    killed); the child's death is an ExtractionError, its exception re-raised here."""
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer, then leave without running any cleanup of ours
+        os.close(readable)
+        try:
+            answer: tuple[str, Any] = ("ok", func(*args))
+        except BaseException as exc:  # handed to the parent as data
+            answer = ("raised", exc)
+        with contextlib.suppress(BaseException), os.fdopen(writable, "wb") as out:
+            _write(out, answer)
+        os._exit(0)
+    os.close(writable)
+    try:
+        status, value = _read(readable, None)
+    except (EOFError, pickle.UnpicklingError, struct.error):
+        raise ExtractionError("the reader crashed (out of memory or a damaged file)") from None
+    finally:
+        os.close(readable)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    if status == "raised":
+        raise value
+    return value
+
+
 REPEAT = 0.1  # seconds between alarms once a time limit has passed
 
 
@@ -222,6 +253,7 @@ def _warm_up() -> None:
     import mailparser  # noqa: F401
     import pdfminer.layout
     import pdfminer.pdfinterp  # noqa: F401
+    import pypdfium2  # noqa: F401
 
 
 def _serve(memory_mb: int) -> None:
