@@ -197,7 +197,8 @@ class Config(_Strict):
     documents: DocumentsConfig = DocumentsConfig()
     limits: Limits = Limits()
     daemon: DaemonConfig = DaemonConfig()
-    digest: DigestConfig = DigestConfig()
+    # made when used: validating a schedule imports APScheduler, which `--help` never needs
+    digest: DigestConfig = Field(default_factory=DigestConfig)
     retention: RetentionConfig = RetentionConfig()
     base_dir: Path = Path(".")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +44,25 @@ def reading_pool(configured: int = 0) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(reading_workers(configured), thread_name_prefix="intake-read")
 
 
+@dataclass
+class Recent:
+    """The messages read last, by stored id: a follow-up's history needs its application's
+    earlier messages, most often read moments before (in the same batch, or the last),
+    and reading one again costs a worker round trip and its MIME parse."""
+
+    size: int = 256
+    parts: OrderedDict[int, Part] = field(default_factory=OrderedDict)
+
+    def add(self, raw_id: int, part: Part) -> None:
+        self.parts[raw_id] = part
+        self.parts.move_to_end(raw_id)
+        while len(self.parts) > self.size:
+            self.parts.popitem(last=False)
+
+    def get(self, raw_id: int) -> Part | None:
+        return self.parts.get(raw_id)
+
+
 @dataclass(frozen=True)
 class Processor:
     """What processing needs besides the message: rules, clock, and how to reply."""
@@ -57,6 +77,7 @@ class Processor:
     queue_replies: bool = True  # reprocessing decides again but never queues a reply
     ocr: Ocr | None = None  # read scanned resumes by OCR ([documents] ocr = true)
     pool: ThreadPoolExecutor = field(default_factory=reading_pool, compare=False)
+    recent: Recent = field(default_factory=Recent, compare=False)
 
     def setup(self, mailbox: str | None) -> Setup:
         settings = self.replies
@@ -99,11 +120,13 @@ def judge(
     it): what the daemon stores, and what `intake rules explain --message` shows. `ahead`:
     the message being read already (`Processor.read_ahead`)."""
     part = ahead.result() if ahead else proc.read(raw)
+    proc.recent.add(raw.id, part)
     setup = proc.setup(raw.mailbox)
 
     def earlier(row: models.RawMessage) -> Part:
-        """An earlier message of an application: its documents merged from stored text."""
-        return proc.read(row, store.stored_documents(session, row.id))
+        """An earlier message of an application: as read last time, or read again with
+        its documents merged from stored text."""
+        return proc.recent.get(row.id) or proc.read(row, store.stored_documents(session, row.id))
 
     return decide(part, history.load(session, raw, part, setup, earlier, now), setup, now)
 

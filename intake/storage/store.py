@@ -157,11 +157,14 @@ def write(
     message's kind and decision, its documents, and the application it makes or joins.
     Documents and flags are rewritten each time, so re-running rules converges."""
     msg = decision.part.message
+    # Never written before (a new message, or one that failed): nothing to clear or replace.
+    written = raw.decision is not None
     raw.kind, raw.sender, raw.subject = decision.kind, msg.sender_email, msg.subject
     raw.decision = decision.to_json()
     raw.application_id = decision.target
-    _clear(session, raw.id)
-    own = _owned(session, raw.id)
+    if written:
+        _clear(session, raw.id)
+    own = _owned(session, raw.id) if written else None
     if decision.kind == APPLICATION and decision.extraction is not None:
         app = own or models.Application(applicant_id=0, raw_message_id=raw.id, mailbox=raw.mailbox)
         _people(session, app, decision)
