@@ -32,9 +32,12 @@ format: $(STAMP)
 	$(BIN)/ruff format intake tests scripts bench
 
 # Benchmarks report medians and ratios measured in one run; they are not part of `make test`.
+# bench_throughput needs Dovecot (installed as for the tests); about 15 minutes here.
 bench: $(STAMP)
+	bash scripts/install-test-deps.sh
 	$(BIN)/python bench/bench_extract.py
 	$(BIN)/python bench/bench_idle.py
+	$(BIN)/python bench/bench_throughput.py
 
 # Long campaigns, not part of `make test`: mangled mail through the whole per-message stage,
 # and a daemon killed at random moments while mail arrives. FUZZ_SECONDS, CHAOS_ROUNDS to change them.

@@ -15,7 +15,8 @@ ratios between runs of this one session, so they hold on any machine:
 4. IDLE latency, APPEND to the acknowledgement at the SMTP sink, under a steady load.
 
 BENCH_MESSAGES (default 1000), BENCH_BIG (10000), BENCH_IDLE_BIG (50000), BENCH_RATE
-(20 per second) and BENCH_LOAD_SECONDS (30) change the sizes.
+(20 per second) and BENCH_LOAD_SECONDS (30) change the sizes; BENCH_ONLY="throughput
+idle scale latency" (the default: all four) chooses the parts.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ BIG = int(os.environ.get("BENCH_BIG", 10_000))
 IDLE_BIG = int(os.environ.get("BENCH_IDLE_BIG", 50_000))
 RATE = float(os.environ.get("BENCH_RATE", 20))
 LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", 30))
+ONLY = os.environ.get("BENCH_ONLY", "throughput idle scale latency").split()
 INTAKE = str(Path(sys.executable).with_name("intake"))
 PASSWORD_ENV = "INTAKE_BENCH_PASSWORD"
 ENV = {**os.environ, PASSWORD_ENV: PASSWORD}
@@ -305,10 +307,14 @@ def main() -> None:
     python = platform.python_version()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {python}")
     with DovecotServer() as server, SmtpSink() as smtp:
-        throughput(server, tmp, smtp.port)
-        idle_polls(server, tmp, smtp.port)
-        scale(server, tmp, smtp.port)
-        idle_latency(server, tmp)
+        if "throughput" in ONLY:
+            throughput(server, tmp, smtp.port)
+        if "idle" in ONLY:
+            idle_polls(server, tmp, smtp.port)
+        if "scale" in ONLY:
+            scale(server, tmp, smtp.port)
+        if "latency" in ONLY:
+            idle_latency(server, tmp)
     print(f"\n(logs in {tmp})")
 
 

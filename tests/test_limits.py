@@ -89,11 +89,11 @@ def test_a_pdf_that_unpacks_to_a_gibibyte_runs_out_of_the_worker_s_memory_not_ou
     """1 MB of Flate that unpacks to 1 GiB: the worker's address-space limit stops it (the
     daemon, with no such limit, would take the gibibyte and then spend its time budget in
     the content stream). PDFium aborts its process when memory runs out, which is why it
-    runs in a child of the worker: the message is read, the resume reported unreadable."""
+    runs in a process of its own: the message is read, the resume reported unreadable."""
     raw = make_mail(attachments=[("resume.pdf", "application/pdf", make_flate_bomb_pdf())])
     part = read_isolated(raw, Limits(memory_mb=512))
     assert [d.content.error for d in part.documents] == [
-        "cannot read PDF: the reader crashed (out of memory or a damaged file)"
+        "cannot read PDF: PDFium crashed (out of memory or a damaged file): extractor process died"
     ]
 
 

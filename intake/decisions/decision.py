@@ -21,7 +21,7 @@ from intake.decisions.classify import APPLICATION, FOLLOW_UP, Verdict, classify
 from intake.decisions.rules import Posting, for_mailbox
 from intake.decisions.safety import BUILT_IN, ReplyPolicy, why_not
 from intake.errors import IntakeError
-from intake.extraction.extract import ExtractedDocument, Extraction, Part, assemble
+from intake.extraction.extract import ExtractedDocument, Extraction, Part, alone, assemble
 from intake.extraction.forwards import ADDRESS
 from intake.mail.parse import ParsedMessage
 
@@ -192,7 +192,7 @@ def decide(part: Part, history: History, setup: Setup, now: datetime) -> Decisio
         return Decision(
             verdict.kind, verdict, part, replies=(Reply("sender", sender, None, reason),)
         )
-    single = assemble([part])
+    single = alone(part)
     applicant, referrer = people(part, single, setup.own_addresses)
     if not applicant.email and referrer is None:
         raise IntakeError("no sender address")
@@ -398,7 +398,7 @@ def _reply(
 
 def contract(decision: Decision, mailbox: str | None) -> dict:
     """The `intake parse --json` object: what was extracted and what was decided."""
-    extraction = decision.extraction or assemble([decision.part])
+    extraction = decision.extraction or alone(decision.part)
     evaluation = decision.evaluation
     return {
         "kind": decision.kind,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from intake.errors import ExtractionError
@@ -87,6 +87,9 @@ class Part:
     period: Period | None
     area: str | None
     truncated: tuple[str, ...] = ()  # what text was cut at the limits, and where
+    # The application this message makes on its own, assembled where it was read (the
+    # worker, in parallel): judging it needs it several times (see `alone`).
+    assembled: Extraction | None = field(default=None, compare=False, repr=False)
 
     @property
     def subject(self) -> str:
@@ -256,7 +259,13 @@ def read_message(
     forward = part.forward
     if forward is not None and forward.attached is not None:
         forward = replace(forward, attached=_without_bytes(forward.attached, limits.message_chars))
-    return replace(part, message=message, forward=forward)
+    part = replace(part, message=message, forward=forward)
+    return replace(part, assembled=assemble([part]))
+
+
+def alone(part: Part) -> Extraction:
+    """The application one message makes on its own (assembled when it was read)."""
+    return part.assembled or assemble([part])
 
 
 def read_isolated(

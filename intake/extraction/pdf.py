@@ -3,19 +3,23 @@
 PDFium (pypdfium2, the engine inside Chrome) reads a resume in a few milliseconds where
 pdfminer.six takes tens, and maps glyphs to Unicode where pdfminer leaves `(cid:NNN)`.
 pdfminer reads what PDFium refuses (some damaged files). Both run in the worker process
-under its time and memory limits (see `documents.read_document`); PDFium in a forked
-child of it besides (`worker.in_child`): its C code cannot be stopped by the document's
-time limit, and it aborts the process when memory runs out, where pdfminer raises.
+under its time and memory limits (see `documents.read_document`), PDFium in a worker of
+its own besides (`worker.run_isolated`, started once and reused): its C code cannot be
+stopped by the document's time limit, and it aborts the process when memory runs out,
+where pdfminer raises; there, a hung or crashed PDFium costs its document, not the
+message.
 """
 
 from __future__ import annotations
 
 import ctypes
 import io
+import resource
 from typing import NamedTuple
 
 from intake.errors import ExtractionError
-from intake.extraction.worker import in_child
+from intake.extraction.worker import run_isolated
+from intake.limits import DEFAULT_LIMITS
 
 
 class PdfText(NamedTuple):
@@ -24,20 +28,44 @@ class PdfText(NamedTuple):
     pages: int
 
 
+# How long a PDFium call may take at most when no time limit is around it: in the daemon
+# the document's time limit (an alarm in the worker) always comes first.
+BACKSTOP_SECONDS = 600.0
+
+
 def pdf_text(data: bytes) -> PdfText:
     """The PDF read by PDFium, or by pdfminer when PDFium cannot open it; when neither
-    can, the error gives both reasons."""
+    can, the error gives both reasons. PDFium runs in a process of its own (see module)."""
+    try:
+        found = run_isolated(
+            _pdfium_or_refusal, data, timeout=BACKSTOP_SECONDS, memory_mb=_memory_mb()
+        )
+    except ExtractionError as exc:
+        raise ExtractionError(f"PDFium crashed (out of memory or a damaged file): {exc}") from None
+    if not isinstance(found, str):
+        return found
+    try:
+        return pdfminer_text(data)
+    except Exception as second:  # pdfminer raises anything on a damaged file
+        raise ExtractionError(
+            f"PDFium: {found}; pdfminer: {type(second).__name__}: {second}"
+        ) from None
+
+
+def _pdfium_or_refusal(data: bytes) -> PdfText | str:
+    """PDFium's reading, or why it refused the file (then pdfminer may read it)."""
     import pypdfium2
 
     try:
-        return in_child(pdfium_text, data)
-    except pypdfium2.PdfiumError as first:
-        try:
-            return pdfminer_text(data)
-        except Exception as second:  # pdfminer raises anything on a damaged file
-            raise ExtractionError(
-                f"PDFium: {first}; pdfminer: {type(second).__name__}: {second}"
-            ) from None
+        return pdfium_text(data)
+    except pypdfium2.PdfiumError as exc:
+        return str(exc)
+
+
+def _memory_mb() -> int:
+    """This process's address-space limit (the worker's), for PDFium's process too."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return DEFAULT_LIMITS.memory_mb if soft == resource.RLIM_INFINITY else soft // 2**20
 
 
 def pdfium_text(data: bytes) -> PdfText:

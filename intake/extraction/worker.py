@@ -150,6 +150,9 @@ def run_isolated(func: Callable[..., Any], *args: Any, timeout: float, memory_mb
     except (EOFError, OSError, pickle.UnpicklingError, struct.error):
         worker.kill()
         raise ExtractionError("extractor process died") from None
+    except BaseException:  # a time limit around the call interrupted it: its answer is lost
+        worker.kill()
+        raise
     if status == "fatal":
         worker.kill()
     else:
@@ -157,37 +160,6 @@ def run_isolated(func: Callable[..., Any], *args: Any, timeout: float, memory_mb
             _idle.append(worker)
     if status != "ok":
         raise ExtractionError(value)
-    return value
-
-
-def in_child(func: Callable[..., Any], *args: Any) -> Any:
-    """`func(*args)` in a forked child of this process: for C code (PDFium), which a signal
-    cannot interrupt and which aborts the whole process when memory runs out. A time limit
-    around the call still holds (the alarm lands here, while we wait, and the child is
-    killed); the child's death is an ExtractionError, its exception re-raised here."""
-    readable, writable = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: answer, then leave without running any cleanup of ours
-        os.close(readable)
-        try:
-            answer: tuple[str, Any] = ("ok", func(*args))
-        except BaseException as exc:  # handed to the parent as data
-            answer = ("raised", exc)
-        with contextlib.suppress(BaseException), os.fdopen(writable, "wb") as out:
-            _write(out, answer)
-        os._exit(0)
-    os.close(writable)
-    try:
-        status, value = _read(readable, None)
-    except (EOFError, pickle.UnpicklingError, struct.error):
-        raise ExtractionError("the reader crashed (out of memory or a damaged file)") from None
-    finally:
-        os.close(readable)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    if status == "raised":
-        raise value
     return value
 
 

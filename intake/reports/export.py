@@ -9,6 +9,7 @@ import json
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, or_, select
 
 from intake.extraction import roles
@@ -51,6 +52,7 @@ def application_rows(
         select(models.Application, models.Applicant, models.RawMessage)
         .join(models.Applicant, models.Applicant.id == models.Application.applicant_id)
         .join(models.RawMessage, models.RawMessage.id == models.Application.raw_message_id)
+        .options(defer(models.RawMessage.raw))  # tens of KiB each, never shown here
         .order_by(models.Application.id)
     )
     if since:

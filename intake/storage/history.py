@@ -17,7 +17,7 @@ from sqlalchemy import String, cast
 from sqlmodel import Session, col, func, or_, select
 
 from intake.decisions.decision import Earlier, History, Person, Setup, people
-from intake.extraction.extract import Part, assemble
+from intake.extraction.extract import Part, alone
 from intake.extraction.links import logins
 from intake.storage import models
 
@@ -34,7 +34,7 @@ def load(
 ) -> History:
     """The snapshot for `raw` (whose `part` is already read): only what came before it."""
     msg = part.message
-    single = assemble([part])
+    single = alone(part)
     applicant, referrer = people(part, single, setup.own_addresses)
     since = _aware(part.date or now) - timedelta(days=setup.follow_up_days)
     thread = _thread(session, [*msg.references, *filter(None, [msg.in_reply_to])], raw.id)
