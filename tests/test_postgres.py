@@ -79,9 +79,18 @@ def test_sample_mail_gives_the_same_results_on_postgresql_as_on_sqlite(
     assert [r[2] for r in pg_replies].count("skipped") == 3  # out of office, question, bounce
     assert len(smtp.wait_for(28)) == 28  # each database sent its own acknowledgements
     engine = make_engine(pg.database_url)
+    with open_session(make_engine(lite.database_url)) as session:
+        lite_export = export.application_rows(session)
     with open_session(engine) as session:
         rows = export.application_rows(session)
         assert len(rows) == 13
+        # read from the decision's JSON by the database (PostgreSQL's -> and #>, SQLite's
+        # JSON_EXTRACT): the same values
+        decided = ("sender", "referred_by", "score", "replies", "follow_ups")
+        assert [[r[k] for k in decided] for r in rows] == [
+            [r[k] for k in decided] for r in lite_export
+        ]
+        assert {type(r["score"]) for r in rows} == {int}  # a number, not JSON text
         assert status.gather(session, pg)["outbox"] == {"sent": 14, "skipped": 3}
     digest = collect(
         pg, engine, load_all(DEFAULT_DIR), datetime.now(UTC), datetime(2000, 1, 1, tzinfo=UTC)
