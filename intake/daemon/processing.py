@@ -149,6 +149,7 @@ def process(
                 bounces.note(session, raw.raw)
             if proc.replies is not None and proc.queue_replies:
                 outbox.queue(session, proc.replies, raw, decision, app, now)
+            owned = app if app is not None and app.raw_message_id == raw.id else None
     except Exception as exc:  # quarantine: the raw message stays, with the reason
         raw.status, raw.kind = "failed", None
         raw.error = f"{type(exc).__name__}: {exc}"[:2000]
@@ -160,6 +161,6 @@ def process(
         "message",
         **where,
         kind=raw.kind,
-        outcome=store.outcome(session, raw),
-        application=raw.application_id or store.application_id(session, raw),
+        outcome=store.described(raw, owned),
+        application=raw.application_id or (owned.id if owned else None),
     )

@@ -297,14 +297,12 @@ def add_flags(session: Session, raw_id: int, app_id: int | None, flags: list[Rul
 
 def outcome(session: Session, raw: models.RawMessage) -> str:
     """One word for what a processed message became: its application's status, or its kind."""
-    app = _owned(session, raw.id)
-    return app.status if app else (raw.kind or raw.status)
+    return described(raw, _owned(session, raw.id))
 
 
-def application_id(session: Session, raw: models.RawMessage) -> int | None:
-    """The application a message made, if it made one."""
-    app = _owned(session, raw.id)
-    return app.id if app else None
+def described(raw: models.RawMessage, owned: models.Application | None) -> str:
+    """`outcome`, knowing the application the message made (`owned`), if any."""
+    return owned.status if owned else (raw.kind or raw.status)
 
 
 def _owned(session: Session, raw_id: int) -> models.Application | None:
