@@ -57,6 +57,7 @@ class Run:
     seconds: float
     cpu: float  # user + system seconds of the process and every child it waited for
     rss_mb: float  # peak resident set of the main process (VmHWM)
+    main_cpu: float  # of `cpu`, the main process's own (the rest: its document workers)
 
     def rate(self, count: int) -> float:
         return count / self.seconds
@@ -73,31 +74,37 @@ def measured(argv: list[str], log: Path) -> Run:
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}); see {log}")
-    return Run(seconds, usage.ru_utime + usage.ru_stime, peak.stop())
+    peak.stop()
+    return Run(seconds, usage.ru_utime + usage.ru_stime, peak.peak_kb / 1024, peak.cpu)
 
 
 class _HighWater(threading.Thread):
-    """Samples a process's VmHWM (its peak RSS so far) until it ends."""
+    """Samples a process's VmHWM (its peak RSS so far) and its own CPU time (utime +
+    stime in /proc/PID/stat, children not included) until it ends."""
+
+    TICKS = os.sysconf("SC_CLK_TCK")
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
-        self.status, self.peak_kb, self.done = Path(f"/proc/{pid}/status"), 0, threading.Event()
+        self.proc = Path(f"/proc/{pid}")
+        self.peak_kb, self.cpu, self.done = 0, 0.0, threading.Event()
         self.start()
 
     def run(self) -> None:
         while not self.done.wait(0.02):
             try:
-                lines = self.status.read_text().splitlines()
+                lines = (self.proc / "status").read_text().splitlines()
+                fields = (self.proc / "stat").read_text().rpartition(")")[2].split()
             except OSError:
                 return
+            self.cpu = (int(fields[11]) + int(fields[12])) / self.TICKS
             for line in lines:
                 if line.startswith("VmHWM:"):
                     self.peak_kb = max(self.peak_kb, int(line.split()[1]))
 
-    def stop(self) -> float:
+    def stop(self) -> None:
         self.done.set()
         self.join()
-        return self.peak_kb / 1024
 
 
 def fill(server: DovecotServer, folder: str, raws) -> int:
@@ -155,7 +162,7 @@ def throughput(server: DovecotServer, tmp: Path, smtp_port: int) -> None:
     poll = measured(intake(cfg, "poll", "--once"), log)
     again = measured(intake(cfg, "reprocess"), log)
     print(f"\n{n} generated applications, Dovecot on loopback, {os.cpu_count()} cores:")
-    print(f"  {'':40} {'msg/s':>8} {'wall s':>8} {'CPU s':>8} {'peak RSS':>9}")
+    print(f"  {'':38} {'msg/s':>6} {'wall s':>7} {'CPU s':>7} {'main':>6} {'peak RSS':>9}")
     for label, run in (
         ("(a) floor: imaplib + parse + PDFium", floor),
         ("(b) intake poll --once (SQLite)", poll),
@@ -163,9 +170,13 @@ def throughput(server: DovecotServer, tmp: Path, smtp_port: int) -> None:
         ("(c) intake reprocess", again),
     ):
         print(
-            f"  {label:40} {run.rate(n):8.0f} {run.seconds:8.2f} {run.cpu:8.2f} "
-            f"{run.rss_mb:7.0f} MB"
+            f"  {label:38} {run.rate(n):6.0f} {run.seconds:7.2f} {run.cpu:7.2f} "
+            f"{run.main_cpu:6.2f} {run.rss_mb:6.0f} MB"
         )
+    print(
+        f"  CPU per message: floor {1000 * floor.cpu / n:.1f} ms; intake {1000 * poll.cpu / n:.1f}"
+        f" ms, of which its main process {1000 * poll.main_cpu / n:.1f} ms"
+    )
     print(f"  ratio b/a: {floor.seconds / poll.seconds:.2f}  (target >= 0.8)")
     print(
         f"  ratio c/(a without fetch): {floor_local.seconds / again.seconds:.2f}  (target >= 0.8)"

@@ -27,12 +27,13 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from email import headerregistry, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape as xml_escape
+
+from intake.mail.policies import SMTP
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas
@@ -753,24 +754,6 @@ def _headers(
         msg["X-Mailer"] = rng.choice(("Microsoft Outlook 16.0", "Apple Mail (2.3774.500.171)"))
 
 
-class _Registry(headerregistry.HeaderRegistry):
-    """The standard header classes, built once each rather than once per header (a third of
-    the library's time in building a message went to making those classes)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._built: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        if key not in self._built:
-            self._built[key] = super().__getitem__(name)
-        return self._built[key]
-
-
-POLICY = policy.SMTP.clone(header_factory=_Registry())
-
-
 def _boundary(rng: random.Random) -> str:
     """A MIME boundary from our generator (the library's are drawn from the global random)."""
     return f"{rng.getrandbits(96):024x}"
@@ -796,7 +779,7 @@ def _application(rng: random.Random, ctx: Context, kind: str) -> tuple[bytes, Se
     if kind == "pasted":
         text += _pasted(resume, person)
     subject = rng.choice(posting["subjects"]).format(name=person.name, period=label)
-    msg = EmailMessage(policy=POLICY)
+    msg = EmailMessage(policy=SMTP)
     _headers(msg, rng, person, posting["to"], when)
     msg["Subject"] = subject
     msg["Message-ID"] = ctx.message_id
@@ -837,7 +820,7 @@ def _follow_up(rng: random.Random, ctx: Context, earlier: Sent) -> bytes:
         f"On {local:%a, %b} {local.day}, {local:%Y at %H:%M}, {person.name} <{person.address}> "
         f"wrote:\n{quoted}\n"
     )
-    msg = EmailMessage(policy=POLICY)
+    msg = EmailMessage(policy=SMTP)
     _headers(msg, rng, person, earlier.posting["to"], ctx.when)
     msg["Subject"] = "Re: " + earlier.subject
     msg["Message-ID"] = ctx.message_id

@@ -5,13 +5,18 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlmodel import SQLModel
 
+from intake.decisions.decision import Person
 from intake.errors import ConfigError
 from intake.storage.db import head, make_engine
 from intake.storage.db import session as open_session
+from intake.storage.history import by_person
 from intake.storage.models import Checkpoint
+from tests.judging import stored
+from tests.test_pipeline import PROCESSOR
+from tests.test_replies_e2e import application
 
 
 def test_database_from_an_older_intake_is_refused_naming_the_upgrade(tmp_path):
@@ -51,3 +56,31 @@ def test_a_new_database_is_created_and_reopened(tmp_path):
         assert set(inspect(conn).get_table_names()) >= set(SQLModel.metadata.tables)
     with open_session(engine) as session:
         assert session.get(Checkpoint, "careers").last_uid == 42
+
+
+def test_a_persons_earlier_applications_are_found_by_index_not_by_scanning(tmp_path):
+    """Each message looks up earlier applications by address, GitHub login and full
+    name: with every application read each time, a poll slowed as the database grew."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'i.db'}")
+    people = [("Zoë Müller", "zoe@example.org", "zoe-m"), ("Ada Lovelace", "ada@x.org", "ada")]
+    with open_session(engine) as session:
+        for uid, (name, address, login) in enumerate(people, start=1):
+            raw = application(name, address, login=login, n=uid)
+            assert stored(session, PROCESSOR, "careers", raw, uid).kind == "application"
+        session.commit()
+        statements: list[tuple[str, tuple]] = []
+        listen = lambda *args: statements.append((args[2], args[3]))  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listen)
+        try:
+            by_login = by_person(session, Person(None, None), ["https://github.com/ADA"], 99)
+            by_name = by_person(session, Person("ZOË MÜLLER", "other@x.org"), [], 99)
+            by_address = by_person(session, Person("Someone", "ADA@x.org"), [], 99)
+        finally:
+            event.remove(engine, "before_cursor_execute", listen)
+    assert [len(found) for found in (by_login, by_name, by_address)] == [1, 1, 1]
+    assert by_name[0].id != by_login[0].id == by_address[0].id
+    plans = []
+    with sqlite3.connect(tmp_path / "i.db") as conn:
+        for statement, parameters in statements:
+            plans += [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    assert plans and not [plan for plan in plans if plan.startswith("SCAN")], plans

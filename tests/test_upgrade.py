@@ -20,10 +20,19 @@ from intake.cli import cli
 from intake.daemon.pipeline import poll_all
 from intake.demo.servers import append_messages
 from intake.errors import ConfigError
+from intake.extraction.links import logins
 from intake.storage import db
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
-from intake.storage.models import Application, BouncedAddress, Checkpoint, Outbox, RawMessage
+from intake.storage.models import (
+    Applicant,
+    Application,
+    BouncedAddress,
+    Checkpoint,
+    GithubLogin,
+    Outbox,
+    RawMessage,
+)
 from tests.test_postgres import PASSWORD_ENV, SAMPLES, configured
 
 FIXTURES = Path(__file__).parent / "fixtures" / "upgrade"
@@ -42,6 +51,19 @@ def snapshot(url: str) -> dict:
                 (o.to_address, o.status, o.role) for o in session.exec(select(Outbox))
             ),
             "bounced": [b.address for b in session.exec(select(BouncedAddress))],
+            # what finds a person's earlier applications: filled from the stored rows
+            "logins": sorted(
+                (login.application_id, login.login) for login in session.exec(select(GithubLogin))
+            ),
+            "linked": sorted(
+                (app.id, login)
+                for app in session.exec(select(Application))
+                for login in logins(app.github)
+            ),
+            "names": sorted(
+                (p.name_key, (p.name or "").lower() or None)
+                for p in session.exec(select(Applicant))
+            ),
         }
 
 
@@ -63,6 +85,9 @@ def upgrade_then_poll_again(url, tmp_path, imap_server, imap_folder, smtp, monke
     assert upgraded.exit_code == 0, upgraded.output
     assert "made before migrations -> revision" in upgraded.output
     after = snapshot(url)
+    assert after["logins"] == after["linked"] and len(after["logins"]) >= 10
+    assert all(key == (name.lower() if name else None) for key, name in after["names"])
+    assert any(key for key, _ in after["names"])
     assert after["checkpoints"] == checkpoints
     assert after["messages"] == 18 and after["applications"] == 13
     # every acknowledgement the previous release sent (one of them bounced) is still known

@@ -13,7 +13,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy
 from email.errors import HeaderParseError
 from email.header import Header, decode_header
 from email.parser import BytesParser
@@ -23,6 +22,7 @@ from email.utils import parsedate_to_datetime
 import mailparser
 
 from intake.errors import ExtractionError
+from intake.mail.policies import DEFAULT
 
 # mail-parser logs every part type it skips and every header it cannot decode (we decode
 # headers ourselves): noise for us, not a warning.
@@ -100,7 +100,7 @@ def parse_message(raw: bytes, *, depth: int = 0) -> ParsedMessage:
 
 def _read_mime(raw: bytes):
     """mail-parser's reading of the message, or where it gives up, the standard library's
-    (policy.default): only when both fail is the message unreadable."""
+    (its default policy): only when both fail is the message unreadable."""
     try:
         return mailparser.parse_from_bytes(raw)
     except Exception as exc:  # mail-parser raises many types on hostile input
@@ -115,7 +115,7 @@ class _Stdlib:
 
     def __init__(self, raw: bytes) -> None:
         self.message = BytesParser(policy=compat32).parsebytes(raw)
-        modern = BytesParser(policy=policy.default).parsebytes(raw)
+        modern = BytesParser(policy=DEFAULT).parsebytes(raw)
         self.text_plain: list[str] = []
         self.text_html: list[str] = []
         self.attachments: list[dict] = []
@@ -405,7 +405,7 @@ _ANGLE = re.compile(r"<\s*([^\s\"<>@,;()\\]+@[^\s\"<>@,;()\\]+)\s*>")
 
 def _rfc5322(value: str) -> list[tuple[str, str]]:
     try:
-        header = policy.default.header_factory("to", value)
+        header = DEFAULT.header_factory("to", value)
         parsed = [(a.display_name, a.addr_spec) for a in header.addresses]
     except Exception:  # the header parser is strict about some junk; the fallbacks are not
         return []

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from functools import cache
 from pathlib import Path
@@ -21,6 +20,7 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
     select_autoescape,
 )
@@ -29,6 +29,7 @@ from intake import resources
 from intake.decisions.rules import Posting
 from intake.decisions.safety import BUILT_IN
 from intake.errors import ConfigError
+from intake.mail.policies import SMTP
 
 DEFAULT_TEMPLATES = resources.templates()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -57,13 +58,22 @@ def render(
     directory: Path, posting: str | None, template: str, context: dict
 ) -> tuple[str, str | None]:
     """(text, html or None) from `<posting>/<template>.txt.j2`, falling back to `default/`."""
-    env = environment(directory)
-    text = env.select_template(_candidates(posting, template, "txt")).render(context)
+    text = _template(directory, posting, template, "txt")
+    if text is None:
+        raise TemplateNotFound(_candidates(posting, template, "txt"))
+    page = _template(directory, posting, template, "html")  # the HTML part is optional
+    return text.render(context), page.render(context) if page else None
+
+
+@cache
+def _template(directory: Path, posting: str | None, template: str, part: str) -> Template | None:
+    """The template found for a reply part, looked up once per process (a posting's own
+    template missing is a failed file lookup each time otherwise). Templates are read
+    when first used: a change takes effect when the daemon restarts, as config does."""
     try:
-        page = env.select_template(_candidates(posting, template, "html"))
-    except TemplateNotFound:  # the HTML part is optional
-        return text, None
-    return text, page.render(context)
+        return environment(directory).select_template(_candidates(posting, template, part))
+    except TemplateNotFound:
+        return None
 
 
 def _candidates(posting: str | None, template: str, part: str) -> list[str]:

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from sqlmodel import col, select
 from intake.config import Config
 from intake.decisions.rules import Posting
 from intake.logs import event
+from intake.mail.policies import SMTP
 from intake.replies.messages import environment
 from intake.replies.outbox import connect
 from intake.reports.export import UNANSWERED, application_rows, other_rows

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import String, cast
 from sqlmodel import Session, col, func, or_, select
 
 from intake.decisions.decision import Earlier, History, Person, Setup, people
@@ -141,19 +140,31 @@ def by_person(
 ) -> list[models.Application]:
     """Earlier applications that may be the same person's, oldest first: the same
     (lower-cased) address, a GitHub link to the same login, or the same full name. Only
-    the address makes them the person's (`Earlier.written_by`); the rest is a hint."""
-    same = [models.Applicant.email == person.email.lower()] if person.email else []
-    text = cast(models.Application.github, String)
-    for login in sorted(logins(github)):
-        same += [text.ilike(f'%github.com/{login}"%'), text.ilike(f"%github.com/{login}/%")]
+    the address makes them the person's (`Earlier.written_by`); the rest is a hint.
+    Each is an index lookup (never a scan of every application: this runs per message)."""
+    conditions = []
+    if person.email:
+        conditions.append(models.Applicant.email == person.email.lower())
     if person.name and len(person.name.split()) >= 2:
-        same.append(func.lower(models.Applicant.name) == person.name.lower())
-    if not same:
+        conditions.append(models.Applicant.name_key == models.name_key(person.name))
+    found = set()
+    for same in conditions:
+        query = select(models.Application.id).join(
+            models.Applicant, models.Applicant.id == models.Application.applicant_id
+        )
+        found.update(session.exec(query.where(same)))
+    if found_logins := sorted(logins(github)):
+        linked = select(models.GithubLogin.application_id).where(
+            col(models.GithubLogin.login).in_(found_logins)
+        )
+        found.update(session.exec(linked))
+    if not found:
         return []
     query = (
         select(models.Application)
-        .join(models.Applicant, models.Applicant.id == models.Application.applicant_id)
-        .where(or_(*same), models.Application.raw_message_id < before_raw_id)
+        .where(
+            col(models.Application.id).in_(found), models.Application.raw_message_id < before_raw_id
+        )
         .order_by(models.Application.id)
     )
     return list(session.exec(query))

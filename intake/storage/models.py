@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, BigInteger, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def name_key(name: str | None) -> str | None:
+    """How a full name is looked up (`Applicant.name_key`): lower-cased, Unicode and all
+    (SQL's lower() leaves non-ASCII letters alone)."""
+    return name.lower() if name else None
 
 
 class RawMessage(SQLModel, table=True):
@@ -57,6 +72,8 @@ class Applicant(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     email: str | None = Field(default=None, unique=True, max_length=320)
     name: str | None = Field(default=None, max_length=500)
+    # `name` lower-cased, indexed: a person's earlier applications are found by it
+    name_key: str | None = Field(default=None, index=True, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -89,6 +106,18 @@ class Application(SQLModel, table=True):
     duplicate_of: int | None = Field(default=None, foreign_key="application.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class GithubLogin(SQLModel, table=True):
+    """A GitHub login an application links to, lower-cased: a person's earlier applications
+    are found by this index, not by reading every application's links. Deleted with it."""
+
+    application_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("application.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    login: str = Field(primary_key=True, max_length=100, index=True)
 
 
 class Document(SQLModel, table=True):

@@ -19,6 +19,7 @@ from intake.decisions.classify import APPLICATION
 from intake.decisions.decision import Decision, Person
 from intake.extraction.documents import DocumentText
 from intake.extraction.extract import ExtractedDocument, Extraction
+from intake.extraction.links import logins
 from intake.mail.parse import first_msgid
 from intake.storage import models
 from intake.storage.models import utcnow
@@ -118,11 +119,13 @@ def applicant_for(session: Session, person: Person) -> models.Applicant:
         query = select(models.Applicant).where(models.Applicant.email == email)
         applicant = session.exec(query).first()
     if applicant is None:
-        applicant = models.Applicant(email=email, name=person.name)
+        applicant = models.Applicant(
+            email=email, name=person.name, name_key=models.name_key(person.name)
+        )
         session.add(applicant)
         session.flush()
     elif person.name and not applicant.name:
-        applicant.name = person.name
+        applicant.name, applicant.name_key = person.name, models.name_key(person.name)
     return applicant
 
 
@@ -219,11 +222,22 @@ def _replace_flags(session: Session, app: models.Application, flags: list[RuleFl
 def update(
     session: Session, app: models.Application, extraction: Extraction, evaluation: Evaluation
 ) -> None:
+    before = logins(app.github) if app.id else set()
     for key, value in application_fields(extraction, evaluation).items():
         setattr(app, key, value)
     app.updated_at = utcnow()
     session.add(app)
     session.flush()
+    _index_logins(session, app.id, before, logins(app.github))
+
+
+def _index_logins(session: Session, app_id: int, before: set[str], now: set[str]) -> None:
+    """Keep an application's rows in `githublogin` in step with its links."""
+    for login in sorted(now - before):
+        session.add(models.GithubLogin(application_id=app_id, login=login))
+    for login in sorted(before - now):
+        if (row := session.get(models.GithubLogin, (app_id, login))) is not None:
+            session.delete(row)
 
 
 def _drop(session: Session, app: models.Application) -> None:
