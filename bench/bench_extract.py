@@ -52,7 +52,7 @@ def main() -> None:
     pdfium = median_ms(lambda: pdfium_text(pdf))
     pdfminer = median_ms(lambda: pdfminer_text(pdf))
     print(f"typical application (2-page PDF resume, {len(raw) // 1024} KiB), median of {RUNS}:")
-    print(f"  read in the worker (PDFium in a child): {whole:7.1f} ms")
+    print(f"  read in the worker (PDFium in its own):{whole:7.1f} ms")
     print(f"  MIME parse alone:                       {parse_only:7.1f} ms")
     print(f"  PDFium in-process alone:                {pdfium:7.1f} ms")
     print(f"  pdfminer.six in-process alone:          {pdfminer:7.1f} ms")
