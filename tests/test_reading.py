@@ -4,17 +4,18 @@ the order of storing, and so the checkpoint, does not change."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import select
 
 from intake.daemon.pipeline import RERUN_BATCH, reprocess
-from intake.daemon.processing import reading_pool
+from intake.daemon.processing import Recent, reading_pool
 from intake.demo.servers import append_messages
 from intake.limits import Limits
 from intake.storage.db import make_engine
 from intake.storage.db import session as open_session
-from intake.storage.models import Application
+from intake.storage.models import Application, RawMessage
 from tests.builders import make_mail, make_slow_pdf
 from tests.test_faults import until
 from tests.test_pipeline import (
@@ -97,3 +98,17 @@ def test_reprocessing_reads_ahead_and_commits_in_batches(
     assert reprocess(engine, PROCESSOR, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(RERUN_BATCH, count), (count, count)]
     assert {row.id: (row.status, row.kind) for row in stored(engine)} == before
+
+
+def test_the_parts_read_last_are_kept_by_their_bytes_and_not_past_a_purge():
+    """A follow-up's history takes its earlier messages as read moments before: found by
+    the hash of their bytes (a deleted row's id can come back for other mail), only the
+    last `size`, and never once retention has deleted the bytes."""
+    recent = Recent(size=2)
+    first, second, third = (RawMessage(id=n, sha256=f"sha-{n}") for n in range(3))
+    for row in (first, second, third):
+        recent.add(row, f"part {row.id}")  # a Part, as far as the cache is concerned
+    assert [recent.get(row) for row in (first, second, third)] == [None, "part 1", "part 2"]
+    assert recent.get(RawMessage(id=2, sha256="sha-other")) is None  # same id, other mail
+    third.purged_at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert recent.get(third) is None

@@ -225,21 +225,20 @@ def _pipelined(
 ) -> None:
     """Apply each batch after the next one is fetched, in order; on a stop or an error,
     reading that was not needed is cancelled."""
-    pending = next(batches, None)
+    ahead = [batch for batch in [next(batches, None)] if batch]  # fetched, not yet applied
     try:
-        while pending is not None:
+        while ahead:
             try:
-                following = next(batches, None)
+                ahead += [batch for batch in [next(batches, None)] if batch]
             except MailboxError:  # what was fetched before is stored; the fetch is the error
                 with contextlib.suppress(MailboxError):  # after_store on the broken connection
-                    apply(pending)
+                    apply(ahead[0])
                 raise
-            apply(pending)
-            pending = following
+            apply(ahead.pop(0))
             if stopping():
                 break
     finally:
-        for future in pending.reading.values() if pending else ():
+        for future in (f for batch in ahead for f in batch.reading.values()):
             future.cancel()
 
 

@@ -46,21 +46,23 @@ def reading_pool(configured: int = 0) -> ThreadPoolExecutor:
 
 @dataclass
 class Recent:
-    """The messages read last, by stored id: a follow-up's history needs its application's
-    earlier messages, most often read moments before (in the same batch, or the last),
-    and reading one again costs a worker round trip and its MIME parse."""
+    """The messages read last, by the sha256 of their bytes (what a reading depends on;
+    a row id can be reused once its row is deleted): a follow-up's history needs its
+    application's earlier messages, most often read moments before (in the same batch,
+    or the last), and reading one again costs a worker round trip and its MIME parse."""
 
     size: int = 256
-    parts: OrderedDict[int, Part] = field(default_factory=OrderedDict)
+    parts: OrderedDict[str, Part] = field(default_factory=OrderedDict)
 
-    def add(self, raw_id: int, part: Part) -> None:
-        self.parts[raw_id] = part
-        self.parts.move_to_end(raw_id)
+    def add(self, raw: models.RawMessage, part: Part) -> None:
+        self.parts[raw.sha256] = part
+        self.parts.move_to_end(raw.sha256)
         while len(self.parts) > self.size:
             self.parts.popitem(last=False)
 
-    def get(self, raw_id: int) -> Part | None:
-        return self.parts.get(raw_id)
+    def get(self, raw: models.RawMessage) -> Part | None:
+        """The message as read last, unless retention has deleted its bytes since."""
+        return self.parts.get(raw.sha256) if raw.purged_at is None else None
 
 
 @dataclass(frozen=True)
@@ -120,13 +122,13 @@ def judge(
     it): what the daemon stores, and what `intake rules explain --message` shows. `ahead`:
     the message being read already (`Processor.read_ahead`)."""
     part = ahead.result() if ahead else proc.read(raw)
-    proc.recent.add(raw.id, part)
+    proc.recent.add(raw, part)
     setup = proc.setup(raw.mailbox)
 
     def earlier(row: models.RawMessage) -> Part:
         """An earlier message of an application: as read last time, or read again with
         its documents merged from stored text."""
-        return proc.recent.get(row.id) or proc.read(row, store.stored_documents(session, row.id))
+        return proc.recent.get(row) or proc.read(row, store.stored_documents(session, row.id))
 
     return decide(part, history.load(session, raw, part, setup, earlier, now), setup, now)
 
