@@ -148,11 +148,11 @@ def by_person(
     if person.name and len(person.name.split()) >= 2:
         conditions.append(models.Applicant.name_key == models.name_key(person.name))
     found = set()
-    for same in conditions:
+    if conditions:
         query = select(models.Application.id).join(
             models.Applicant, models.Applicant.id == models.Application.applicant_id
         )
-        found.update(session.exec(query.where(same)))
+        found.update(session.exec(query.where(or_(*conditions))))
     if found_logins := sorted(logins(github)):
         linked = select(models.GithubLogin.application_id).where(
             col(models.GithubLogin.login).in_(found_logins)

@@ -176,8 +176,9 @@ def write(
             _drop(session, own)
         app = session.get(models.Application, decision.target) if decision.target else None
     if app is not None:
+        new = app.id is None  # made now: it has no flags to replace
         update(session, app, decision.extraction, decision.evaluation)
-        _replace_flags(session, app, decision.flags)
+        _replace_flags(session, app, decision.flags, clear=not new)
     add_documents(session, raw.id, app.id if app else None, decision.documents)
     if app is not None and decision.part.pasted_resume and decision.extraction.resume is None:
         _add_pasted_resume(session, raw.id, app.id, decision.part.pasted_resume)
@@ -211,11 +212,14 @@ def _people(session: Session, app: models.Application, decision: Decision) -> No
     app.duplicate_of = decision.duplicate_of
 
 
-def _replace_flags(session: Session, app: models.Application, flags: list[RuleFlag]) -> None:
+def _replace_flags(
+    session: Session, app: models.Application, flags: list[RuleFlag], *, clear: bool
+) -> None:
     """An application's flags are those of its latest decision, on its first message."""
-    for row in session.exec(select(models.Flag).where(models.Flag.application_id == app.id)):
-        session.delete(row)
-    session.flush()
+    if clear:
+        for row in session.exec(select(models.Flag).where(models.Flag.application_id == app.id)):
+            session.delete(row)
+        session.flush()
     add_flags(session, app.raw_message_id, app.id, flags)
 
 
