@@ -725,12 +725,12 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def db_current(ctx: click.Context) -> None:
     """The database's schema revision, and this release's."""
-    from intake.storage.db import current, head
+    from intake.storage.db import HEAD, current
 
     url = load_config(ctx).database_url
     found = current(url)
-    state = "up to date" if found.revision == head() else "run `intake db upgrade`"
-    click.echo(f"{url}: {found.describe}; this release: revision {head()} ({state})")
+    state = "up to date" if found.revision == HEAD else "run `intake db upgrade`"
+    click.echo(f"{url}: {found.describe}; this release: revision {HEAD} ({state})")
 
 
 @cli.command()

@@ -10,7 +10,7 @@ from sqlmodel import SQLModel
 
 from intake.decisions.decision import Person
 from intake.errors import ConfigError
-from intake.storage.db import head, make_engine
+from intake.storage.db import HEAD, make_engine, scripts
 from intake.storage.db import session as open_session
 from intake.storage.history import by_person
 from intake.storage.models import Checkpoint
@@ -30,6 +30,10 @@ def test_database_from_an_older_intake_is_refused_naming_the_upgrade(tmp_path):
         db.execute("INSERT INTO alembic_version VALUES ('0001')")
     with pytest.raises(ConfigError, match=r"\(revision 0001\); run `intake db upgrade`"):
         make_engine(f"sqlite:///{path}")
+
+
+def test_the_current_revision_is_the_newest_migration():
+    assert scripts().get_current_head() == HEAD
 
 
 def test_database_from_a_newer_intake_is_refused(tmp_path):
@@ -52,7 +56,7 @@ def test_a_new_database_is_created_and_reopened(tmp_path):
         session.commit()
     engine = make_engine(url, create=False)  # the schema it created is accepted
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head()
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD
         assert set(inspect(conn).get_table_names()) >= set(SQLModel.metadata.tables)
     with open_session(engine) as session:
         assert session.get(Checkpoint, "careers").last_uid == 42

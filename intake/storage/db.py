@@ -9,21 +9,25 @@ upgrade never starts over and never acknowledges anyone twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from intake.errors import ConfigError
 from intake.storage import models  # noqa: F401  (registers the tables)
 
+if TYPE_CHECKING:  # Alembic is loaded only to migrate, or to explain a schema that is not current
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest revision in migrations/ (tests/test_db.py holds it to Alembic's own head): a
+# database at it is used without loading Alembic and every migration script, which every
+# command did at start.
+HEAD = "0006"
 # The release before migrations made these tables and no alembic_version table.
 BEFORE_MIGRATIONS = "0001"
 
@@ -59,7 +63,7 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         found = schema(conn)
         if not found.has_tables and create:
             SQLModel.metadata.create_all(conn)
-            _stamp(conn, head())
+            _stamp(conn, HEAD)
             return engine
     _require_current(found, url)
     return engine
@@ -86,21 +90,18 @@ def _sqlite_path(url: str) -> Path | None:
 
 def schema(conn: Connection) -> Schema:
     tables = set(inspect(conn).get_table_names())
-    revision = MigrationContext.configure(conn).get_current_revision()
+    revision = None
+    if "alembic_version" in tables:
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return Schema(revision, bool(tables & set(SQLModel.metadata.tables)))
 
 
-@cache
-def head() -> str:
-    return ScriptDirectory.from_config(_alembic(None)).get_current_head()
-
-
 def _require_current(found: Schema, url: str) -> None:
-    if found.has_tables and found.revision == head():
+    if found.has_tables and found.revision == HEAD:
         return
     if not found.has_tables:
         raise ConfigError(f"database.url: {url}: no intake tables there")
-    known = {s.revision for s in ScriptDirectory.from_config(_alembic(None)).walk_revisions()}
+    known = {s.revision for s in scripts().walk_revisions()}
     if found.revision and found.revision not in known:
         raise ConfigError(
             f"database.url: {url}: made by a newer intake (revision {found.revision}); "
@@ -123,12 +124,14 @@ def upgrade(url: str) -> tuple[Schema, str]:
         before = schema(conn)
         if not before.has_tables:
             SQLModel.metadata.create_all(conn)
-            _stamp(conn, head())
-            return before, head()
+            _stamp(conn, HEAD)
+            return before, HEAD
         if before.revision is None:
             _stamp(conn, BEFORE_MIGRATIONS)
+        from alembic import command
+
         command.upgrade(_alembic(conn), "head")
-    return before, head()
+    return before, HEAD
 
 
 def current(url: str) -> Schema:
@@ -137,10 +140,21 @@ def current(url: str) -> Schema:
 
 
 def _stamp(conn: Connection, revision: str) -> None:
+    from alembic import command
+
     command.stamp(_alembic(conn), revision)
 
 
+def scripts() -> ScriptDirectory:
+    """Alembic's view of migrations/ (loads every revision's script)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic(None))
+
+
 def _alembic(conn: Connection | None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
