@@ -145,7 +145,7 @@ def read_document(
     fmt = sniff(data, filename, content_type)
     try:
         with deadline.limit(seconds):
-            found = _read_format(fmt, data, content_type)
+            found = _read_format(fmt, data, content_type, seconds)
     except Exception as exc:  # parsers raise anything on hostile files
         why = _why(exc, seconds, deadline if budget_first else None)
         return DocumentText(fmt, error=f"cannot read {fmt.upper()}: {why}")
@@ -178,9 +178,9 @@ def _recognised(data: bytes, scan: DocumentText, ocr: Ocr, deadline: Deadline) -
     return replace(scan, text=text, ocr=bool(text.strip()))
 
 
-def _read_format(fmt: str, data: bytes, content_type: str) -> DocumentText:
+def _read_format(fmt: str, data: bytes, content_type: str, seconds: float) -> DocumentText:
     if fmt == "pdf":
-        text, links, pages = pdf_text(data)
+        text, links, pages = pdf_text(data, seconds)
         return DocumentText(fmt, text, tuple(links), None, pages)
     if fmt == "docx":
         text, links = docx_text(data)

@@ -28,18 +28,13 @@ class PdfText(NamedTuple):
     pages: int
 
 
-# How long a PDFium call may take at most when no time limit is around it: in the daemon
-# the document's time limit (an alarm in the worker) always comes first.
-BACKSTOP_SECONDS = 600.0
-
-
-def pdf_text(data: bytes) -> PdfText:
+def pdf_text(data: bytes, seconds: float) -> PdfText:
     """The PDF read by PDFium, or by pdfminer when PDFium cannot open it; when neither
-    can, the error gives both reasons. PDFium runs in a process of its own (see module)."""
+    can, the error gives both reasons. PDFium runs in a process of its own (see module)
+    for at most `seconds` and one more (the document's limit, whose alarm stops it first):
+    that bounds the CPU a PDFium left behind by a killed worker can still spend."""
     try:
-        found = run_isolated(
-            _pdfium_or_refusal, data, timeout=BACKSTOP_SECONDS, memory_mb=_memory_mb()
-        )
+        found = run_isolated(_pdfium_or_refusal, data, timeout=seconds + 1, memory_mb=_memory_mb())
     except ExtractionError as exc:
         raise ExtractionError(f"PDFium crashed (out of memory or a damaged file): {exc}") from None
     if not isinstance(found, str):
