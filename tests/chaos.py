@@ -241,6 +241,10 @@ def campaign(plan: Plan, say=print) -> Outcome:
                 last, since = now, time.monotonic()
             time.sleep(0.2)
         smtp.wait_for(len(raws), timeout=10)
+        # the earlier daemons may have done everything: stop this one once it has started
+        # (before that, SIGTERM ends Python as usual, which is not what is checked)
+        if not daemon.logged(STARTED, timeout=30):
+            outcome.problems.append("the last daemon did not start within 30 s")
         exits.append(daemon.signal(signal.SIGTERM))
         outcome.seconds = time.monotonic() - began
         verify(engine, imap.account, smtp.messages, raws, outcome)
