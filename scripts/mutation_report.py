@@ -30,6 +30,8 @@ SCOPE = {
         "intake.daemon.pipeline.x_store_batch__*",
         "intake.daemon.pipeline.x__too_large__*",
         "intake.daemon.pipeline.x_poll_mailbox__*",
+        "intake.daemon.pipeline.x_fetched__*",
+        "intake.daemon.pipeline.x__pipelined__*",
         "intake.daemon.pipeline.x__resume_from__*",
         "intake.daemon.pipeline.x__checkpoint__*",
     ],
