@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache
 
 from intake.extraction.institutions import us_institution
 from intake.extraction.text import EDUCATION, OTHER_SECTIONS, clauses, heading, sentences
@@ -164,12 +163,7 @@ def _enrollment(sentence: str, when: datetime | None) -> Statement | None:
     return Statement("us_university_enrolled", sentence, current, "body")
 
 
-# Each message is judged twice or more (with its history, and on its own) on the same
-# texts; the work is all regular expressions, so the last results are kept.
-@lru_cache(maxsize=512)
-def statements(
-    text: str, source: str = "body", when: datetime | None = None
-) -> tuple[Statement, ...]:
+def statements(text: str, source: str = "body", when: datetime | None = None) -> list[Statement]:
     """Every eligibility statement in `text`, positive or not, in order; in a resume,
     enrolment comes from its education entries, judged against `when`."""
     found: list[Statement] = []
@@ -180,7 +174,7 @@ def statements(
             found.append(enrolled)
     if source == "resume":
         found.extend(education(text, when))
-    return tuple(found)
+    return found
 
 
 def education(resume: str, when: datetime | None) -> Iterator[Statement]:
@@ -237,7 +231,6 @@ def _year_month(match: re.Match) -> tuple[int, int]:
     return year, 12  # a bare year: the student may graduate any time that year
 
 
-@lru_cache(maxsize=512)
 def sponsorship(text: str, *, wrapped: bool = True) -> tuple[bool, str | None]:
     """Whether the applicant says they need visa sponsorship, with the sentence."""
     for sentence in sentences(text, wrapped=wrapped):
@@ -252,7 +245,7 @@ def assess(
 ) -> Eligibility:
     """Combine body and resume statements into a status against the accepted basis codes;
     `when` (the message's date) says whether an expected graduation is still ahead."""
-    said = list(statements(body, "body", when))
+    said = statements(body, "body", when)
     mentioned = {s.code for s in said}
     said += [s for s in statements(resume, "resume", when) if s.code not in mentioned]
     positive = [s for s in said if s.positive]
