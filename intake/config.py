@@ -155,6 +155,7 @@ class DigestConfig(_Strict):
     recipients: tuple[Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")], ...] = ()
     dir: Path = Path("data/digests")
     excerpt_chars: int = Field(default=300, ge=0)
+    max_cards: int = Field(default=200, ge=1)  # per list: the rest are counted
 
     @model_validator(mode="after")
     def _valid_schedule(self) -> DigestConfig:

@@ -101,6 +101,28 @@ def test_digest_is_triaged_per_posting_with_counts(cfg):
     assert "\"I'm an international student currently enrolled" in text  # evidence sentence
 
 
+def test_long_lists_show_their_first_cards_and_count_the_rest(cfg):
+    full = collect(cfg)
+    one = cfg.model_copy(update={"digest": cfg.digest.model_copy(update={"max_cards": 1})})
+    capped = collect(one)
+    assert capped.counts == full.counts and capped.total == full.total == 14
+    hidden = 0
+    for section, whole in zip(capped.sections, full.sections, strict=True):
+        assert section.total == whole.total
+        for (key, _, cards), (_, _, every) in zip(section.groups, whole.groups, strict=True):
+            assert len(cards) == len(every) and list(cards) == list(every)[:1], key
+            assert cards.more == len(every) - 1
+            hidden += cards.more
+    assert hidden == 7  # the samples' postings have groups of several applications
+    text = digest.render(capped, cfg.templates_dir, "txt")
+    assert text.count("\n* ") == sum(len(s.groups) for s in capped.sections) + min(
+        len(full.others), 1
+    )
+    assert "... and 2 more (`intake export --posting numenta-ml-engineer` lists every" in text
+    html = digest.render(capped, cfg.templates_dir, "html")
+    assert html.count("&hellip; and ") == text.count("... and ")
+
+
 def test_html_digest_escapes_applicant_text_in_a_real_browser(cfg, tmp_path, chromium):
     html = digest.render(collect(cfg), cfg.templates_dir, "html")
     assert "<script>" not in html and "<img src=x" not in html and "<b>bold" not in html
@@ -187,6 +209,22 @@ def test_csv_export_has_one_row_per_application_and_inert_formulas(cfg):
     assert "\n'=HYPERLINK" not in hostile["cover_letter"]  # only a cell's start matters
     assert hostile["subject"] == "Machine Learning Engineer <b>bold</b>"
     assert export._inert("=1+2") == "'=1+2" and export._inert("-") == "'-"
+
+
+def test_rows_pause_the_cycle_collector_and_restore_it(cfg, monkeypatch):
+    import gc
+
+    seen = []
+    monkeypatch.setattr(export, "_row", lambda *a: seen.append(gc.isenabled()) or {})
+    with open_session(make_engine(cfg.database_url)) as session:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            try:
+                assert len(export.application_rows(session)) == 14
+                assert gc.isenabled() is enabled
+            finally:
+                gc.enable()
+    assert seen == [False] * 28
 
 
 def test_json_export_uses_the_parse_contract_names(cfg):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -54,13 +55,36 @@ class Entry:
 
 
 @dataclass
+class Capped:
+    """The first `limit` cards of a list and how many more there are: a job fair's
+    thousands of applications make a digest too long to read and too big to mail (10,000
+    cards were 15 MB of HTML). `len` counts them all; iterating gives those shown."""
+
+    limit: int
+    shown: list = field(default_factory=list)
+    more: int = 0
+
+    def add(self, make: Callable[[], object]) -> None:
+        if len(self.shown) < self.limit:
+            self.shown.append(make())
+        else:
+            self.more += 1
+
+    def __len__(self) -> int:
+        return len(self.shown) + self.more
+
+    def __iter__(self) -> Iterator:
+        return iter(self.shown)
+
+
+@dataclass
 class Section:
     posting: str | None
     title: str
-    entries: dict[str, list[Entry]] = field(default_factory=dict)  # group key -> entries
+    entries: dict[str, Capped] = field(default_factory=dict)  # group key -> its cards
 
     @property
-    def groups(self) -> list[tuple[str, str, list[Entry]]]:
+    def groups(self) -> list[tuple[str, str, Capped]]:
         return [(key, label, self.entries[key]) for key, label, _ in GROUPS if key in self.entries]
 
     @property
@@ -75,8 +99,8 @@ class Digest:
     sections: list[Section]
     counts: dict[str, int]  # group key -> applications
     zone: ZoneInfo = UTC_ZONE  # the recruiters' time zone ([digest] timezone)
-    others: list[dict] = field(default_factory=list)  # mail for a person, not applications
-    unanswered: list[dict] = field(default_factory=list)  # spam and bulk: one line each
+    others: Capped = field(default_factory=lambda: Capped(0))  # mail for a person
+    unanswered: Capped = field(default_factory=lambda: Capped(0))  # spam and bulk: a line each
 
     @property
     def total(self) -> int:
@@ -95,9 +119,10 @@ def build(
     zone: ZoneInfo = UTC_ZONE,
     others: list[dict] = (),
     unanswered: list[dict] = (),
+    max_cards: int = 200,
 ) -> Digest:
     """Sections per posting (titles A-Z, unmatched last), each in triage order; counts
-    per triage group over all postings."""
+    per triage group over all postings. Each list shows its first `max_cards`."""
     counts = {key: 0 for key, _, _ in GROUPS}
     sections: dict[str | None, Section] = {}
     for row in rows:
@@ -106,9 +131,13 @@ def build(
         posting = postings.get(row["posting"] or "")
         title = posting.title if posting else (row["posting"] or NEEDS_ROUTING)
         section = sections.setdefault(row["posting"], Section(row["posting"], title))
-        section.entries.setdefault(key, []).append(entry(row, posting, excerpt_chars))
+        cards = section.entries.setdefault(key, Capped(max_cards))
+        cards.add(lambda row=row, posting=posting: entry(row, posting, excerpt_chars))
     ordered = sorted(sections.values(), key=lambda s: (s.posting is None, s.title))
-    shown, ignored = ([_other(o, excerpt_chars) for o in rows] for rows in (others, unanswered))
+    shown, ignored = (Capped(max_cards) for _ in range(2))
+    for found, rows_of in ((shown, others), (ignored, unanswered)):
+        for row in rows_of:
+            found.add(lambda row=row: _other(row, excerpt_chars))
     return Digest(_aware(since), _aware(until), ordered, counts, zone, shown, ignored)
 
 
@@ -214,7 +243,17 @@ def collect(
         others = [] if posting else other_rows(session, since=start)
         unanswered = [] if posting else other_rows(session, start, UNANSWERED)
     zone = ZoneInfo(cfg.digest.timezone)
-    return build(rows, postings, start, now, cfg.digest.excerpt_chars, zone, others, unanswered)
+    return build(
+        rows,
+        postings,
+        start,
+        now,
+        cfg.digest.excerpt_chars,
+        zone,
+        others,
+        unanswered,
+        cfg.digest.max_cards,
+    )
 
 
 def run(

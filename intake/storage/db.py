@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
@@ -69,12 +70,20 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     return engine
 
 
+def dumps(value: object) -> str:
+    """JSON columns through orjson: the decisions every message writes and the fields
+    every export row reads, about five times faster than the json module."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def connect(url: str, *, foreign_keys: bool = True) -> Engine:
     """An engine, without looking at the schema. SQLite enforces foreign keys, except
     while a migration copies tables (Alembic's batch mode)."""
     try:
         # an error's text never carries the values (addresses, subjects) it was writing
-        engine = create_engine(url, hide_parameters=True)
+        engine = create_engine(
+            url, hide_parameters=True, json_serializer=dumps, json_deserializer=orjson.loads
+        )
     except Exception as exc:  # bad URL or missing driver
         raise ConfigError(f"database.url: cannot use {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
