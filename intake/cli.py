@@ -734,6 +734,112 @@ def db_current(ctx: click.Context) -> None:
 
 
 @cli.command()
+@click.option("--host", help="Address to listen on (default: [web] host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default: [web] port, 8080).")
+@click.pass_context
+def web(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """The recruiters' workspace: the applications in a browser, with decisions (put it
+    behind a reverse proxy for TLS; its session key comes from [web] secret_env)."""
+    from intake.web.serve import serve
+
+    serve(load_config(ctx), host, port)
+
+
+PASSWORD_ENV = click.option(
+    "--password-env",
+    metavar="VAR",
+    help="Read the password from this environment variable instead of asking for it.",
+)
+
+
+def _password(password_env: str | None) -> str:
+    import os
+
+    if password_env:
+        value = os.environ.get(password_env)
+        if value is None:
+            raise click.UsageError(f"environment variable {password_env} is not set")
+        return value
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@cli.group()
+def users() -> None:
+    """Recruiters' accounts for `intake web`."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option(
+    "--posting", "postings", multiple=True, help="Only this posting's applications (repeatable)."
+)
+@PASSWORD_ENV
+@click.pass_context
+def users_add(
+    ctx: click.Context, username: str, postings: tuple[str, ...], password_env: str | None
+) -> None:
+    """Add an account (it sees every posting unless --posting limits it)."""
+    from intake.web import accounts
+
+    cfg = load_config(ctx)
+    for posting in postings:
+        known_posting(cfg, posting)
+    with _writable(ctx) as session:
+        accounts.add(session, username, _password(password_env), list(postings) or None)
+        session.commit()
+    click.echo(f"added {username} ({', '.join(postings) or 'every posting'})")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """Every account, the postings it sees and its failed sign-ins."""
+    from sqlmodel import select
+
+    from intake.storage.models import Recruiter
+
+    with database(ctx) as session:
+        for account in session.exec(select(Recruiter).order_by(Recruiter.username)):
+            sees = ", ".join(account.postings) if account.postings is not None else "every posting"
+            click.echo(f"{account.username}\t{sees}\tfailed sign-ins: {account.failed_signins}")
+
+
+@users.command("remove")
+@click.argument("username")
+@click.pass_context
+def users_remove(ctx: click.Context, username: str) -> None:
+    """Remove an account (its decisions stay, with its name)."""
+    from intake.web import accounts
+
+    with database(ctx) as session:
+        session.delete(accounts.find(session, username))
+        session.commit()
+    click.echo(f"removed {username}")
+
+
+@users.command("passwd")
+@click.argument("username")
+@PASSWORD_ENV
+@click.pass_context
+def users_passwd(ctx: click.Context, username: str, password_env: str | None) -> None:
+    """Set an account's password (signing its sessions out, and unlocking it)."""
+    from intake.web import accounts
+
+    with database(ctx) as session:
+        accounts.set_password(session, username, _password(password_env))
+        session.commit()
+    click.echo(f"password set for {username}")
+
+
+def _writable(ctx: click.Context):
+    """A session on the configured database, made if there is none yet."""
+    from intake.storage.db import make_engine
+    from intake.storage.db import session as open_session
+
+    return open_session(make_engine(load_config(ctx).database_url))
+
+
+@cli.command()
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False)
 @click.option("--systemd", is_flag=True, help="Print a systemd unit for `intake run` instead.")
 @click.pass_context

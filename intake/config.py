@@ -173,6 +173,32 @@ class DigestConfig(_Strict):
         return self
 
 
+class WebConfig(_Strict):
+    """The recruiters' workspace (`intake web`): where it listens (loopback; TLS comes
+    from a reverse proxy), the address the digest links to, and the environment variable
+    holding the key that signs session cookies (a secret: never in this file)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    secret_env: str = Field(default="INTAKE_WEB_SECRET", min_length=1)
+    session_hours: float = Field(default=12.0, gt=0)
+    secure_cookies: bool = False  # true behind an HTTPS proxy: cookies never sent in clear
+    max_failed_signins: int = Field(default=5, ge=1)  # then the account waits lockout_minutes
+    lockout_minutes: float = Field(default=15.0, gt=0)
+
+    def secret(self) -> str:
+        """The session key, or a ConfigError naming the variable to set."""
+        value = os.environ.get(self.secret_env, "")
+        if len(value) < 32:
+            raise ConfigError(
+                f"environment variable {self.secret_env} (web.secret_env) must hold at least "
+                "32 characters to sign session cookies (for example: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))")'
+            )
+        return value
+
+
 class RetentionConfig(_Strict):
     """How long personal data is kept, in days (0: for ever, the default: deleting mail is
     irreversible, so an operator opts in). `intake purge` applies it, and `intake run`
@@ -201,6 +227,7 @@ class Config(_Strict):
     # made when used: validating a schedule imports APScheduler, which `--help` never needs
     digest: DigestConfig = Field(default_factory=DigestConfig)
     retention: RetentionConfig = RetentionConfig()
+    web: WebConfig = WebConfig()
     base_dir: Path = Path(".")
 
     def require_secrets(self, boxes: list[MailboxConfig], smtp: bool) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from intake.errors import ConfigError
-from intake.storage import models  # noqa: F401  (registers the tables)
+from intake.storage import models, search  # noqa: F401  (the tables, the search index)
 
 if TYPE_CHECKING:  # Alembic is loaded only to migrate, or to explain a schema that is not current
     from alembic.config import Config as AlembicConfig
@@ -28,7 +28,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/ (tests/test_db.py holds it to Alembic's own head): a
 # database at it is used without loading Alembic and every migration script, which every
 # command did at start.
-HEAD = "0006"
+HEAD = "0007"
 # The release before migrations made these tables and no alembic_version table.
 BEFORE_MIGRATIONS = "0001"
 

@@ -233,3 +233,56 @@ class Setting(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=100)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Recruiter(SQLModel, table=True):
+    """An account of the recruiters' workspace (`intake users`): an argon2 hash, never the
+    password; the postings it sees (None: all); failed sign-ins, for the rate limit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=100)
+    password_hash: str = Field(max_length=200)
+    postings: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    failed_signins: int = 0
+    last_failed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Review(SQLModel, table=True):
+    """A recruiter's decision on an application (shortlisted, on_hold, rejected), kept as
+    an audit trail: who, when, the note; the latest is the application's decision. The
+    username is copied, so the trail outlives the account."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("application.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    action: str = Field(max_length=20)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    recruiter: str = Field(max_length=100)
+    # the rejection reply it queued, if any
+    outbox_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True),
+    )
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SearchText(SQLModel, table=True):
+    """What the workspace's full-text search reads of an application: names, addresses,
+    subject, cover letter and documents' text. Made from the stored rows when they
+    change (intake/storage/search.py); SQLite indexes it with FTS5, PostgreSQL with a GIN
+    index on its tsvector. Deleted with the application."""
+
+    application_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("application.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    indexed_at: datetime

@@ -21,7 +21,7 @@ from email.utils import parseaddr
 from sqlmodel import Session, col, or_, select
 
 from intake.mail.parse import addresses
-from intake.storage import models
+from intake.storage import models, search
 
 # Application statuses a recruiter will not act on again: what retention may purge.
 CLOSED = ("closed", "ineligible")
@@ -59,6 +59,10 @@ def purge(session: Session, retention: Retention, now: datetime, apply: bool) ->
             app.cover_letter = None
             session.add(app)
         session.flush()
+        purged = {d.application_id for d in found["documents"]} | {
+            a.id for a in found["cover_letters"]
+        }
+        search.forget(session, purged - {None})  # indexed again from what is left
     return {kind: len(rows) for kind, rows in found.items()}
 
 

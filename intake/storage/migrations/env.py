@@ -4,13 +4,14 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-from intake.storage import models  # noqa: F401  (registers the tables)
+from intake.storage import models, search  # noqa: F401  (registers the tables)
 
 context.configure(
     connection=context.config.attributes["connection"],
     target_metadata=SQLModel.metadata,
     render_as_batch=True,
     compare_type=True,
+    include_name=search.modelled,
 )
 with context.begin_transaction():
     context.run_migrations()

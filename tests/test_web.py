@@ -1,0 +1,250 @@
+"""The recruiters' workspace over HTTP (uvicorn on loopback): every page needs a session,
+every form its CSRF token, sign-in failures lock an account, applicant text is shown as
+text, files go out with safe headers, search finds resumes' words and forgets a forgotten
+person, accounts see their postings only, and a rejection's reply is queued once and sent
+once (acceptance of issue 16; the browser walk-through is in test_web_browser.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import select
+
+from intake import config
+from intake.cli import cli
+from intake.daemon.pipeline import Processor
+from intake.decisions.rules import DEFAULT_DIR, load_all
+from intake.replies.messages import DEFAULT_TEMPLATES
+from intake.storage import models, search
+from intake.storage.db import make_engine
+from intake.storage.db import session as open_session
+from intake.storage.privacy import forget
+from tests.judging import stored
+from tests.test_digest import HOSTILE
+from tests.web import PASSWORD, SECRET, SECRET_ENV, Clock, add_account, csrf_of, serving, signed_in
+
+SAMPLES = Path(__file__).parent.parent / "data" / "sample"
+
+
+@pytest.fixture
+def cfg(tmp_path, smtp, monkeypatch) -> config.Config:
+    monkeypatch.setenv(SECRET_ENV, SECRET)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "intake.db"}"\n'
+        f'[rules]\ndir = "{DEFAULT_DIR}"\n[replies]\ntemplates = "{DEFAULT_TEMPLATES}"\n'
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\ntls = "none"\n'
+        f'from_address = "Numenta Careers <careers@numenta.com>"\n'
+        f'[web]\nsecret_env = "{SECRET_ENV}"\nmax_failed_signins = 3\nlockout_minutes = 10\n'
+    )
+    cfg = config.load(path)
+    processor = Processor(load_all(DEFAULT_DIR))
+    with open_session(make_engine(cfg.database_url)) as session:
+        raws = [p.read_bytes() for p in sorted((SAMPLES / "careers").glob("*.eml"))]
+        for uid, raw in enumerate([*raws, HOSTILE], start=1):
+            stored(session, processor, "careers", raw, uid)
+        for uid, raw in enumerate(sorted((SAMPLES / "interns").glob("*.eml")), start=100):
+            stored(session, processor, "interns", raw.read_bytes(), uid)
+        session.commit()
+    add_account(cfg, "rita")
+    return cfg
+
+
+def application_of(cfg, email: str) -> models.Application:
+    with open_session(make_engine(cfg.database_url)) as session:
+        person = session.exec(select(models.Applicant).where(models.Applicant.email == email))
+        found = person.one()
+        return session.exec(
+            select(models.Application).where(models.Application.applicant_id == found.id)
+        ).first()
+
+
+def test_every_page_needs_a_session(cfg):
+    app = application_of(cfg, "priya.raman@example.com")
+    with serving(cfg) as base:
+        import httpx
+
+        anonymous = httpx.Client(base_url=base, follow_redirects=False)
+        for path in (
+            "/",
+            "/applications",
+            f"/applications/{app.id}",
+            "/applications/1/documents/1",
+        ):
+            answer = anonymous.get(path)
+            assert answer.status_code == 303, path
+            if path != "/":
+                assert answer.headers["location"].startswith("/signin?next=")
+        assert anonymous.get("/signin").status_code == 200
+
+
+def test_forms_without_their_csrf_token_are_refused(cfg):
+    app = application_of(cfg, "priya.raman@example.com")
+    with serving(cfg) as base:
+        client = signed_in(base, "rita")
+        page = client.get(f"/applications/{app.id}")
+        token = csrf_of(page.text)
+        for data in ({"action": "shortlisted"}, {"action": "shortlisted", "csrf": "forged"}):
+            assert client.post(f"/applications/{app.id}/decision", data=data).status_code == 403
+        for path in ("/signout", "/search"):
+            assert client.post(path, data={"q": "x"}).status_code == 403
+        done = client.post(
+            f"/applications/{app.id}/decision", data={"action": "shortlisted", "csrf": token}
+        )
+        assert done.status_code == 303
+    with open_session(make_engine(cfg.database_url)) as session:
+        reviews = session.exec(select(models.Review)).all()
+        assert [(r.action, r.recruiter) for r in reviews] == [("shortlisted", "rita")]
+
+
+def test_failed_sign_ins_lock_the_account_for_a_while(cfg):
+    clock = Clock()
+    with serving(cfg, clock) as base:
+        import httpx
+
+        client = httpx.Client(base_url=base, follow_redirects=False)
+
+        def attempt(password: str) -> int:
+            token = csrf_of(client.get("/signin").text)
+            form = {"csrf": token, "username": "rita", "password": password}
+            return client.post("/signin", data=form).status_code
+
+        assert [attempt("wrong password") for _ in range(3)] == [401, 401, 401]
+        assert attempt(PASSWORD) == 401  # locked: the right password is refused too
+        clock.now += timedelta(minutes=11)
+        assert attempt(PASSWORD) == 303
+        assert client.get("/applications").status_code == 200
+
+
+def test_applicant_text_is_shown_as_text(cfg):
+    hostile = application_of(cfg, "mallory@example.org")
+    with serving(cfg) as base:
+        client = signed_in(base, "rita")
+        for path in ("/applications", f"/applications/{hostile.id}"):
+            html = client.get(path).text
+            assert "<script>" not in html and "<img src=x" not in html and "<b>bold" not in html
+            assert "&lt;script&gt;alert&lt;/script&gt;" in html  # the sender's name
+        html = client.get(f"/applications/{hostile.id}").text
+        assert "&lt;script&gt;document.body.setAttribute" in html  # the cover letter
+        assert "Machine Learning Engineer &lt;b&gt;bold&lt;/b&gt;" in html  # the subject
+
+
+def test_pages_and_files_go_out_with_strict_headers(cfg):
+    app = application_of(cfg, "priya.raman@example.com")
+    with open_session(make_engine(cfg.database_url)) as session:
+        resume = session.exec(
+            select(models.Document).where(
+                models.Document.application_id == app.id, models.Document.role == "resume"
+            )
+        ).one()
+    with serving(cfg) as base:
+        client = signed_in(base, "rita")
+        page = client.get(f"/applications/{app.id}")
+        pdf = client.get(f"/applications/{app.id}/documents/{resume.id}")
+        for answer in (page, pdf):
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            assert "default-src 'none'" in answer.headers["content-security-policy"]
+            assert "script-src 'self'" in answer.headers["content-security-policy"]
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF-")
+        assert pdf.headers["content-disposition"].startswith(
+            f'inline; filename="{resume.filename}"'
+        )
+        assert f"/documents/{resume.id}" in page.text and "Open the PDF" in page.text
+        raw = client.get(f"/applications/{app.id}/messages/{app.raw_message_id}")
+        assert raw.headers["content-disposition"].startswith("attachment;")
+        assert b"Priya" in raw.content
+        other = application_of(cfg, "mallory@example.org")  # a document of another application
+        assert client.get(f"/applications/{other.id}/documents/{resume.id}").status_code == 404
+
+
+def test_search_finds_words_of_resumes_and_forgets_a_forgotten_person(cfg):
+    with serving(cfg) as base:
+        client = signed_in(base, "rita")
+
+        def found(query: str) -> str:
+            token = csrf_of(client.get("/applications").text)
+            client.post("/search", data={"csrf": token, "q": query})
+            return client.get("/applications").text
+
+        page = found("priya")
+        assert "Priya Raman" in page and "Daniel Okafor" not in page
+        assert "priya" not in client.cookies.get("intake_session", "")  # signed, and no URL
+        words = _resume_words(cfg, "priya.raman@example.com")
+        assert "Priya Raman" in found(words)
+        assert "No application matches" in found("zzqqxx")
+        with open_session(make_engine(cfg.database_url)) as session:
+            forget(session, "priya.raman@example.com", Clock()(), apply=True)
+            session.commit()
+        assert "Priya Raman" not in found("priya")
+    with open_session(make_engine(cfg.database_url)) as session:
+        left = session.connection().exec_driver_sql(
+            f"SELECT count(*) FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH 'priya'"
+        )
+        assert left.scalar() == 0  # gone from the index itself, not only from the results
+
+
+def _resume_words(cfg, email: str) -> str:
+    """Two words only the person's resume has (not their letter or name)."""
+    app = application_of(cfg, email)
+    with open_session(make_engine(cfg.database_url)) as session:
+        resume = session.exec(
+            select(models.Document).where(
+                models.Document.application_id == app.id, models.Document.role == "resume"
+            )
+        ).one()
+    words = [w for w in resume.text.split() if w.isalpha() and len(w) > 6]
+    letter = (app.cover_letter or "").lower()
+    return " ".join([w for w in words if w.lower() not in letter][:2])
+
+
+def test_an_account_sees_only_its_postings(cfg):
+    add_account(cfg, "ivan", ["numenta-research-internship"])
+    intern = application_of(cfg, "amorgan@example.edu")
+    engineer = application_of(cfg, "priya.raman@example.com")
+    with serving(cfg) as base:
+        client = signed_in(base, "ivan")
+        page = client.get("/applications").text
+        assert "Priya Raman" not in page
+        assert client.get(f"/applications/{engineer.id}").status_code == 404
+        assert client.get(f"/applications/{intern.id}").status_code == 200
+
+
+def test_a_rejection_reply_is_queued_once_and_sent_once(cfg, smtp):
+    app = application_of(cfg, "priya.raman@example.com")
+    with serving(cfg) as base:
+        client = signed_in(base, "rita")
+        for _ in range(2):  # a second rejection records the decision, queues nothing
+            token = csrf_of(client.get(f"/applications/{app.id}").text)
+            form = {"csrf": token, "action": "rejected", "note": "Not now", "reply": "yes"}
+            assert client.post(f"/applications/{app.id}/decision", data=form).status_code == 303
+        page = client.get(f"/applications/{app.id}").text
+        assert "pending" in page and "Not now" in page
+        before = len(smtp.messages)
+        path = str(cfg.base_dir / "config.toml")
+        for _ in range(2):
+            result = CliRunner().invoke(cli, ["--config", path, "outbox", "send"])
+            assert result.exit_code == 0, result.output
+        sent = [m for m in smtp.wait_for(before + 1)[before:] if b"move forward" in m.data]
+        assert len(sent) == 1 and sent[0].rcpt_tos == ["priya.raman@example.com"]
+        assert b"In-Reply-To: " in sent[0].data
+        assert "sent" in client.get(f"/applications/{app.id}").text
+    with open_session(make_engine(cfg.database_url)) as session:
+        rows = session.exec(select(models.Outbox).where(models.Outbox.role == "rejection")).all()
+        assert len(rows) == 1 and rows[0].status == "sent"
+        assert [r.action for r in session.exec(select(models.Review))] == ["rejected"] * 2
+
+
+def test_a_new_password_signs_other_sessions_out(cfg):
+    with serving(cfg) as base:
+        client = signed_in(base, "rita")
+        assert client.get("/applications").status_code == 200
+        with open_session(make_engine(cfg.database_url)) as session:
+            from intake.web import accounts
+
+            accounts.set_password(session, "rita", "another long password")
+            session.commit()
+        assert client.get("/applications").status_code == 303
