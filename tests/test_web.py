@@ -248,3 +248,38 @@ def test_a_new_password_signs_other_sessions_out(cfg):
             accounts.set_password(session, "rita", "another long password")
             session.commit()
         assert client.get("/applications").status_code == 303
+
+
+def test_decisions_appear_in_the_export_and_the_digest_with_links(cfg):
+    from datetime import UTC, datetime
+
+    from intake.reports import digest, export
+    from intake.web import reviews
+
+    app = application_of(cfg, "priya.raman@example.com")
+    engine = make_engine(cfg.database_url)
+    with open_session(engine) as session:
+        reviews.decide(session, app, "shortlisted", "Strong C++", "rita", Clock()())
+        session.commit()
+        rows = {r["application_id"]: r for r in export.application_rows(session)}
+        csv_text = export.to_csv(list(rows.values()))
+    assert rows[app.id]["decision"]["action"] == "shortlisted"
+    assert rows[app.id]["decision"]["by"] == "rita"
+    assert [r["decision"] for i, r in rows.items() if i != app.id] == [None] * (len(rows) - 1)
+    assert csv_text.splitlines()[0].endswith(",decision,decided_by")
+    assert f"{app.id}," in csv_text and ",shortlisted,rita" in csv_text
+    web = cfg.web.model_copy(update={"base_url": "https://intake.example.com/"})
+    linked = cfg.model_copy(update={"web": web})
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    found = digest.collect(linked, engine, load_all(DEFAULT_DIR), datetime.now(UTC), since)
+    text = digest.render(found, cfg.templates_dir, "txt")
+    html = digest.render(found, cfg.templates_dir, "html")
+    assert "decision:    shortlisted by rita: Strong C++" in text
+    assert f"open:        https://intake.example.com/applications/{app.id}" in text
+    assert f'href="https://intake.example.com/applications/{app.id}"' in html
+    plain = digest.render(
+        digest.collect(cfg, engine, load_all(DEFAULT_DIR), datetime.now(UTC), since),
+        cfg.templates_dir,
+        "txt",
+    )
+    assert "open:" not in plain  # no [web] base_url: no links

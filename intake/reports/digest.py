@@ -101,6 +101,10 @@ class Digest:
     zone: ZoneInfo = UTC_ZONE  # the recruiters' time zone ([digest] timezone)
     others: Capped = field(default_factory=lambda: Capped(0))  # mail for a person
     unanswered: Capped = field(default_factory=lambda: Capped(0))  # spam and bulk: a line each
+    web: str | None = None  # [web] base_url: each card links to the workspace
+
+    def link(self, application_id: int) -> str | None:
+        return f"{self.web.rstrip('/')}/applications/{application_id}" if self.web else None
 
     @property
     def total(self) -> int:
@@ -243,7 +247,7 @@ def collect(
         others = [] if posting else other_rows(session, since=start)
         unanswered = [] if posting else other_rows(session, start, UNANSWERED)
     zone = ZoneInfo(cfg.digest.timezone)
-    return build(
+    found = build(
         rows,
         postings,
         start,
@@ -254,6 +258,8 @@ def collect(
         unanswered,
         cfg.digest.max_cards,
     )
+    found.web = cfg.web.base_url
+    return found
 
 
 def run(

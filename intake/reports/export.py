@@ -42,6 +42,8 @@ CSV_FIELDS = (
     "duplicate_of",
     "follow_ups",
     "cover_letter",
+    "decision",
+    "decided_by",
 )
 
 
@@ -95,6 +97,7 @@ def _application_rows(session: Session, since: datetime | None, posting: str | N
     found = session.connection().execute(query).mappings().all()
     flags, documents, follow_ups = _by_application(session, select(apps.c.id).where(*chosen))
     referrers = _people(session, {app["referrer_id"] for app in found} - {None})
+    decided = _decisions(session, select(apps.c.id).where(*chosen))
     return [
         _row(app, flags[app["id"]], documents[app["id"]])
         | {
@@ -102,9 +105,28 @@ def _application_rows(session: Session, since: datetime | None, posting: str | N
             "score": app["score"],
             "replies": app["replies"] or [],
             "follow_ups": follow_ups.get(app["id"], 0),
+            "decision": decided.get(app["id"]),
         }
         for app in found
     ]
+
+
+def _decisions(session: Session, ids: Select) -> dict[int, dict]:
+    """Each application's recruiters' decision (its latest review in the workspace)."""
+    reviews = models.Review.__table__
+    newest = (select(func.max(reviews.c.id)).where(reviews.c.application_id.in_(ids))).group_by(
+        reviews.c.application_id
+    )
+    rows = session.connection().execute(select(reviews).where(reviews.c.id.in_(newest)))
+    return {
+        row.application_id: {
+            "action": row.action,
+            "by": row.recruiter,
+            "at": _iso(row.created_at),
+            "note": row.note,
+        }
+        for row in rows
+    }
 
 
 def _people(session: Session, ids: set[int]) -> dict[int, dict]:
@@ -306,6 +328,8 @@ def _cells(row: dict) -> tuple:
         row["duplicate_of"],
         row["follow_ups"],
         row["cover_letter"],
+        (row["decision"] or {}).get("action"),
+        (row["decision"] or {}).get("by"),
     )
 
 

@@ -44,7 +44,8 @@ def decide(
     )
     if action == "rejected" and reply is not None:
         review.outbox_id = queue_rejection(session, application, now, *reply).id
-    session.add(review)
+    application.updated_at = now  # the next digest and `export --since` show the decision
+    session.add_all([review, application])
     session.flush()
     return review
 
