@@ -864,11 +864,16 @@ def init(ctx: click.Context, directory: Path | None, systemd: bool) -> None:
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Keep the demo's temp directory and print it.")
-def demo(keep: bool) -> None:
+@click.option(
+    "--web", is_flag=True, help="Then serve the recruiters' workspace on it until Ctrl-C."
+)
+@click.option("--port", type=int, help="The workspace's port with --web (default: a free one).")
+def demo(keep: bool, web: bool, port: int | None) -> None:
     """Run the pipeline on the sample mail against embedded IMAP and SMTP servers."""
     from intake.demo.run import run_demo
+    from intake.demo.servers import free_port
 
-    run_demo(keep=keep)
+    run_demo(keep=keep, web_port=(port or free_port()) if web else None)
 
 
 def main() -> None:

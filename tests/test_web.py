@@ -283,3 +283,44 @@ def test_decisions_appear_in_the_export_and_the_digest_with_links(cfg):
         "txt",
     )
     assert "open:" not in plain  # no [web] base_url: no links
+
+
+def test_demo_web_serves_the_demo_data_until_ctrl_c(tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from intake.demo.servers import free_port
+
+    port = free_port()
+    intake = Path(sys.executable).with_name("intake")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    proc = subprocess.Popen(
+        [str(intake), "demo", "--web", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    try:
+        seen = ""
+        deadline = time.monotonic() + 120
+        while "Ctrl-C" not in seen:
+            assert time.monotonic() < deadline and proc.poll() is None, seen
+            seen += proc.stdout.readline()
+        line = re.search(r"workspace: (\S+)/\s+sign in as (\S+) with password (\S+)", seen)
+        assert line and line.group(1) == f"http://127.0.0.1:{port}", seen
+        deadline = time.monotonic() + 30
+        while True:  # uvicorn binds just after the line is printed
+            try:
+                client = signed_in(line.group(1), line.group(2), line.group(3))
+                break
+            except Exception:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert "Priya Raman" in client.get("/applications").text
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.wait()

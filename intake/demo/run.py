@@ -35,9 +35,13 @@ DIGESTS = (
 ) / "digests"
 FOLDERS = ("careers", "interns")
 PASSWORD_ENV = "INTAKE_DEMO_PASSWORD"
+WEB_SECRET_ENV = "INTAKE_DEMO_WEB_SECRET"
+WEB_USER = "demo"
 
 
-def demo_config(tmp: Path, imap_port: int, username: str, smtp_port: int) -> str:
+def demo_config(
+    tmp: Path, imap_port: int, username: str, smtp_port: int, web_port: int | None = None
+) -> str:
     """A complete config for the embedded servers, in the same format users write."""
     boxes = "\n".join(
         f'[mailboxes.{name}]\nhost = "127.0.0.1"\nport = {imap_port}\ntls = "none"\n'
@@ -51,11 +55,16 @@ def demo_config(tmp: Path, imap_port: int, username: str, smtp_port: int) -> str
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\ntls = "none"\n'
         f'from_address = "Numenta Recruiting <careers@numenta.com>"\n\n'
         f'[replies]\ntemplates = "{TEMPLATES}"\nteam = "The Numenta recruiting team"\n\n'
-        f'[digest]\nrecipients = ["recruiting@numenta.com"]\ndir = "{DIGESTS}"\n'
+        f'[digest]\nrecipients = ["recruiting@numenta.com"]\ndir = "{DIGESTS}"\n\n'
+        f'[web]\nsecret_env = "{WEB_SECRET_ENV}"\n'
+        + (f'port = {web_port}\nbase_url = "http://127.0.0.1:{web_port}"\n' if web_port else "")
     )
 
 
-def run_demo(*, keep: bool = False, console: Console | None = None) -> None:
+def run_demo(
+    *, keep: bool = False, console: Console | None = None, web_port: int | None = None
+) -> None:
+    """The demo; with `web_port`, then the workspace on it until Ctrl-C."""
     from intake.demo.servers import PymapServer, SmtpSink, append_messages
     from intake.reports.status import print_stats
 
@@ -74,7 +83,7 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> None:
             append_messages(account, folder, [p.read_bytes() for p in paths])
             console.print(f"loaded {len(paths)} sample messages into {folder}")
         path = tmp / "config.toml"
-        path.write_text(demo_config(tmp, account.port, account.username, smtp.port))
+        path.write_text(demo_config(tmp, account.port, account.username, smtp.port, web_port))
         os.environ[PASSWORD_ENV] = account.password
         cfg = config.load(path)
         print_stats(poll_all(cfg))
@@ -90,10 +99,56 @@ def run_demo(*, keep: bool = False, console: Console | None = None) -> None:
             highlight=False,
             soft_wrap=True,
         )
+        if web_port:
+            serve_workspace(cfg, console)
+        else:
+            console.print(
+                "\nTo open the recruiters' workspace on this data: [bold]intake demo --web[/bold] "
+                "(in a checkout: .venv/bin/intake demo --web)",
+                highlight=False,
+            )
     if keep:
         console.print(f"database and config kept in {tmp}")
     else:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def serve_workspace(cfg: config.Config, console: Console) -> None:
+    """`intake web` on the demo's data with a demo account, until Ctrl-C; replies the
+    workspace queues (a rejection) go to the demo's SMTP sink every two seconds."""
+    import secrets
+    import threading
+
+    from intake.replies.outbox import send_due
+    from intake.web import accounts
+    from intake.web.serve import serve
+
+    os.environ[WEB_SECRET_ENV] = secrets.token_urlsafe(32)
+    password = secrets.token_urlsafe(9)
+    engine = make_engine(cfg.database_url)
+    with open_session(engine) as session:
+        accounts.add(session, WEB_USER, password, None)
+        session.commit()
+    stop = threading.Event()
+
+    def send() -> None:
+        while not stop.wait(2):
+            send_due(engine, cfg.smtp, datetime.now(UTC))
+
+    sender = threading.Thread(target=send, name="demo-outbox", daemon=True)
+    sender.start()
+    console.print(
+        f"\n[bold]Recruiters' workspace:[/bold] {cfg.web.base_url}/  "
+        f"sign in as [bold]{WEB_USER}[/bold] with password [bold]{password}[/bold]  "
+        "(Ctrl-C stops it)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    try:
+        serve(cfg)
+    finally:
+        stop.set()
+        sender.join(5)
 
 
 def run_digest(cfg: config.Config, since: datetime):
