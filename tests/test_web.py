@@ -324,3 +324,64 @@ def test_demo_web_serves_the_demo_data_until_ctrl_c(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_users_commands_and_clear_errors(cfg, monkeypatch):
+    path = str(cfg.base_dir / "config.toml")
+    monkeypatch.setenv("NEW_PASSWORD", "a long enough password")
+
+    def intake(*args: str):
+        return CliRunner().invoke(cli, ["--config", path, *args])
+
+    env = ("--password-env", "NEW_PASSWORD")
+    added = intake("users", "add", "olga", "--posting", "numenta-ml-engineer", *env)
+    assert added.exit_code == 0, added.output
+    listed = intake("users", "list").output
+    assert "olga\tnumenta-ml-engineer" in listed and "rita\tevery posting" in listed
+    for args, problem in (
+        (("users", "add", "olga", *env), "already an account"),
+        (("users", "add", "Bad Name", *env), "a username is"),
+        (("users", "add", "x", "--posting", "nope", *env), "no posting"),
+        (("users", "remove", "nobody"), "no account 'nobody'"),
+    ):
+        result = intake(*args)
+        assert result.exit_code == 2 and problem in result.output, (args, result.output)
+    monkeypatch.setenv("SHORT", "short")
+    short = intake("users", "passwd", "olga", "--password-env", "SHORT")
+    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    assert intake("users", "passwd", "olga", "--password-env", "NEW_PASSWORD").exit_code == 0
+    assert intake("users", "remove", "olga").exit_code == 0
+    assert "olga" not in intake("users", "list").output
+    monkeypatch.delenv(SECRET_ENV)
+    refused = intake("web")
+    assert refused.exit_code == 2 and f"environment variable {SECRET_ENV}" in refused.output
+
+
+def test_search_and_decisions_on_postgresql(postgres_server, tmp_path):
+    from intake.web import accounts, reviews, views
+
+    url = postgres_server.new_database()
+    processor = Processor(load_all(DEFAULT_DIR))
+    engine = make_engine(url)
+    with open_session(engine) as session:
+        for uid, path in enumerate(sorted((SAMPLES / "careers").glob("*.eml")), start=1):
+            stored(session, processor, "careers", path.read_bytes(), uid)
+        session.commit()
+        accounts.add(session, "rita", PASSWORD, None)
+        session.commit()
+        rita = accounts.find(session, "rita")
+        assert search.refresh(session, Clock()()) == 4  # Marta's follow-up joined hers
+        session.commit()
+        assert search.refresh(session, Clock()()) == 0  # nothing changed since
+        found = views.triage(session, rita, {}, "priya rama")
+        assert [r["name"] for r in found.rows] == ["Priya Raman"]
+        app = session.get(models.Application, found.rows[0]["id"])
+        reviews.decide(session, app, "on_hold", "", "rita", Clock()())
+        session.commit()
+        held = views.triage(session, rita, {"decision": "on_hold"})
+        assert [r["name"] for r in held.rows] == ["Priya Raman"]
+        assert search.refresh(session, Clock()()) == 1  # the decision touched it
+        forget(session, "priya.raman@example.com", Clock()(), apply=True)
+        session.commit()
+        assert views.triage(session, rita, {}, "priya").rows == []
+        assert session.exec(select(models.Review)).all() == []  # gone with the application
