@@ -19,7 +19,8 @@ ALLOWED = {
     "reports": {"storage", "replies", "decisions", "extraction", "mail", "config", "logs"} | COMMON,
 }
 ALLOWED["daemon"] = set().union(*ALLOWED.values()) | set(ALLOWED)
-ALLOWED["demo"] = ALLOWED["daemon"] | {"daemon"}
+ALLOWED["web"] = ALLOWED["replies"] | {"replies"}
+ALLOWED["demo"] = ALLOWED["daemon"] | {"daemon", "web"}
 
 
 def imports(path: Path) -> set[str]:

@@ -95,6 +95,8 @@ def test_sign_in_filter_read_a_resume_reject_with_a_reply(cfg, browser, smtp):
         shoot(page, "list")
 
         page.click("nav.filters a:text('Machine Learning Engineer / Scientist')")
+        page.wait_for_url(re.compile(r".*posting=numenta-ml-engineer.*"))
+        page.wait_for_load_state()
         names = page.locator(".row .name").all_inner_texts()
         assert "Priya Raman" in names and "Alex Morgan" not in names
 
@@ -102,6 +104,7 @@ def test_sign_in_filter_read_a_resume_reject_with_a_reply(cfg, browser, smtp):
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r".*/applications/\d+$"))
         page.go_back()
+        page.wait_for_url(re.compile(r".*posting=numenta-ml-engineer.*"))
 
         page.click(".row:has-text('Priya Raman')")
         page.wait_for_url(re.compile(r".*/applications/\d+$"))
