@@ -385,3 +385,32 @@ def test_search_and_decisions_on_postgresql(postgres_server, tmp_path):
         session.commit()
         assert views.triage(session, rita, {}, "priya").rows == []
         assert session.exec(select(models.Review)).all() == []  # gone with the application
+
+
+def test_the_list_filters_and_sorts_on_each_column(cfg):
+    from intake.web import accounts, views
+
+    with open_session(make_engine(cfg.database_url)) as session:
+        rita = accounts.find(session, "rita")
+        every = views.triage(session, rita, {})
+        assert every.total == len(every.rows) == 14
+        assert set(every.choices) == set(views.FILTERS)
+        for name in ("posting", "status", "eligibility", "area", "period_start", "flag"):
+            for value in every.choices[name]:
+                found = views.triage(session, rita, {name: value}).rows
+                assert found, (name, value)
+                if name == "flag":
+                    assert all(value in row["flags"] for row in found)
+                elif name == "period_start":
+                    apps = [session.get(models.Application, row["id"]) for row in found]
+                    assert {a.period_start for a in apps} == {value}
+                else:
+                    assert {row[name] for row in found} == {value}, (name, value)
+        incomplete = views.triage(session, rita, {"status": "incomplete", "flag": "missing_github"})
+        assert [r["name"] for r in incomplete.rows] == ["Kenji Watanabe"]
+        by_name = [
+            r["name"] for r in views.triage(session, rita, {}, sort="name", descending=False).rows
+        ]
+        assert by_name == sorted(by_name, key=lambda n: (n is not None, n))
+        newest = [r["received_at"] for r in every.rows]
+        assert newest == sorted(newest, reverse=True)

@@ -28,6 +28,8 @@ from tests.web import PASSWORD, SECRET, SECRET_ENV, add_account, serving
 SAMPLES = Path(__file__).parent.parent / "data" / "sample"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 IMAP_PASSWORD_ENV = "INTAKE_TEST_WEB_IMAP_PASSWORD"
+# markup in the name, subject, letter, period and eligibility sentences, resume name and text
+EVERY_FIELD = Path(__file__).parent / "fixtures" / "web" / "hostile-every-field.eml"
 
 
 @pytest.fixture
@@ -39,7 +41,8 @@ def cfg(tmp_path, imap_server, imap_folder, smtp, monkeypatch) -> config.Config:
     for box in ("careers", "interns"):
         folder = f"{imap_folder}-{box}"
         raws = [p.read_bytes() for p in sorted((SAMPLES / box).glob("*.eml"))]
-        append_messages(account, folder, raws + ([HOSTILE] if box == "careers" else []))
+        extra = [HOSTILE] if box == "careers" else [EVERY_FIELD.read_bytes()]
+        append_messages(account, folder, raws + extra)
         boxes += (
             f'[mailboxes.{box}]\nhost = "{account.host}"\nport = {account.port}\ntls = "none"\n'
             f'username = "{account.username}"\npassword_env = "{IMAP_PASSWORD_ENV}"\n'
@@ -135,8 +138,14 @@ def test_sign_in_filter_read_a_resume_reject_with_a_reply(cfg, browser, smtp):
         page.reload()
         assert page.locator(".reply-status:text('sent')").count() >= 1
 
-        hostile = page.goto(f"{base}/applications")
-        assert hostile.ok
-        page.click(".row:has-text('script')")
-        assert page.evaluate("document.body.dataset.pwned") is None
-        assert "<script>document.body" in page.inner_text("main")  # shown as text
+        for name in ("script", "Eve"):
+            page.goto(f"{base}/applications")
+            page.click(f".row:has-text('{name}')")
+            page.wait_for_url(re.compile(r".*/applications/\d+$"))
+            assert page.evaluate("document.body.dataset.pwned") is None
+            assert "<script>document.body" in page.inner_text("main")  # shown as text
+        shown = page.inner_text("main")
+        for words in ("Eve <img src=x onerror=alert>", "<svg onload=alert(3)>",
+                      "'data-pwned','resume'", "'data-pwned','eligibility'",
+                      "resume<img src=x onerror=alert(4)>.txt"):  # fmt: skip
+            assert words in shown, words

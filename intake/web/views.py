@@ -24,7 +24,8 @@ SORTS = {
     "area": models.Application.area,
     "period": models.Application.period_start,
 }
-FILTERS = ("posting", "status", "eligibility", "area", "decision")
+FILTERS = ("posting", "status", "eligibility", "area", "period_start", "flag", "decision")
+COLUMNS = ("posting", "status", "eligibility", "area", "period_start")  # filtered in SQL
 
 
 @dataclass
@@ -59,9 +60,12 @@ def triage(
         .where(visible(account))
     )
     for name, value in chosen.items():
-        if name != "decision" and value:
+        if name in COLUMNS and value:
             column = getattr(apps, name)
             statement = statement.where(column.is_(None) if value == "none" else column == value)
+    if chosen.get("flag"):
+        flagged = select(models.Flag.application_id).where(models.Flag.code == chosen["flag"])
+        statement = statement.where(col(apps.id).in_(flagged))
     matching = search.matching(session, query) if query else None
     if matching is not None:
         statement = statement.where(col(apps.id).in_(matching))
@@ -112,10 +116,12 @@ def _flag_codes(session: Session, ids: list[int]) -> dict[int, list[str]]:
 def _choices(session: Session, account: models.Recruiter) -> dict[str, list[str]]:
     apps = models.Application
     values = {}
-    for name in ("posting", "status", "eligibility", "area"):
+    for name in COLUMNS:
         column = getattr(apps, name)
         found = session.exec(select(column).where(visible(account)).distinct())
         values[name] = sorted(v for v in found if v)
+    flags = select(models.Flag.code).join(apps, col(apps.id) == models.Flag.application_id)
+    values["flag"] = sorted(session.exec(flags.where(visible(account)).distinct()))
     values["decision"] = [*reviews.ACTIONS, "none"]
     return values
 
