@@ -414,3 +414,24 @@ def test_the_list_filters_and_sorts_on_each_column(cfg):
         assert by_name == sorted(by_name, key=lambda n: (n is not None, n))
         newest = [r["received_at"] for r in every.rows]
         assert newest == sorted(newest, reverse=True)
+
+
+def test_purged_text_leaves_the_search_index(cfg):
+    from intake.storage.privacy import Retention, purge
+    from intake.web import accounts, views
+
+    later = Clock()() + timedelta(days=400)
+    with open_session(make_engine(cfg.database_url)) as session:
+        rita = accounts.find(session, "rita")
+        search.refresh(session, Clock()())
+        ineligible = views.triage(session, rita, {"status": "ineligible"}).rows
+        assert [r["name"] for r in ineligible] == ["Rahul Verma"]
+        words = _resume_words(cfg, "rahul.verma@example.in")
+        assert [r["name"] for r in views.triage(session, rita, {}, words).rows] == ["Rahul Verma"]
+        counts = purge(session, Retention(documents_days=30), later, apply=True)
+        session.commit()
+        assert counts["documents"] >= 1
+        search.refresh(session, later)
+        session.commit()
+        assert views.triage(session, rita, {}, words).rows == []  # only what is left is indexed
+        assert [r["name"] for r in views.triage(session, rita, {}, "rahul").rows] == ["Rahul Verma"]
