@@ -435,3 +435,20 @@ def test_purged_text_leaves_the_search_index(cfg):
         session.commit()
         assert views.triage(session, rita, {}, words).rows == []  # only what is left is indexed
         assert [r["name"] for r in views.triage(session, rita, {}, "rahul").rows] == ["Rahul Verma"]
+
+
+def test_the_workspace_logs_no_personal_data(cfg, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    app = application_of(cfg, "priya.raman@example.com")
+    with serving(cfg) as base:
+        client = signed_in(base, "rita")
+        token = csrf_of(client.get("/applications").text)
+        client.post("/search", data={"csrf": token, "q": "priya"})
+        assert "Priya Raman" in client.get("/applications").text
+        form = {"csrf": token, "action": "rejected", "note": "Priya: not now", "reply": "yes"}
+        assert client.post(f"/applications/{app.id}/decision", data=form).status_code == 303
+        client.get(f"/applications/{app.id}")
+    logged = caplog.text.lower()
+    assert "priya" not in logged and "raman" not in logged and "example.com" not in logged
