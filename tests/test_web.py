@@ -452,3 +452,22 @@ def test_the_workspace_logs_no_personal_data(cfg, caplog):
         client.get(f"/applications/{app.id}")
     logged = caplog.text.lower()
     assert "priya" not in logged and "raman" not in logged and "example.com" not in logged
+
+
+def test_templates_without_a_rejected_reply_suppress_it_with_the_reason(cfg, tmp_path):
+    import shutil
+
+    from intake.replies.outbox import ReplySettings
+    from intake.web import reviews
+
+    older = tmp_path / "older-templates"  # copied by `intake init` before the workspace
+    shutil.copytree(DEFAULT_TEMPLATES, older)
+    (older / "default" / "rejected.txt.j2").unlink()
+    replies = cfg.replies.model_copy(update={"templates": older})
+    settings = ReplySettings.from_config(cfg.model_copy(update={"replies": replies}))
+    app = application_of(cfg, "priya.raman@example.com")
+    with open_session(make_engine(cfg.database_url)) as session:
+        review = reviews.decide(session, app, "rejected", "", "rita", Clock()(), (settings, None))
+        row = session.get(models.Outbox, review.outbox_id)
+        assert row.status == "suppressed" and "no template rejected.txt.j2" in row.reason
+        assert row.raw == b""
