@@ -369,11 +369,19 @@ def reprocess(ctx: click.Context, posting: str | None) -> None:
 @click.option("--wait", is_flag=True, help="If another daemon runs, wait to take over.")
 @click.pass_context
 def run(ctx: click.Context, log_format: str | None, wait: bool) -> None:
-    """The daemon: poll (or IDLE), send replies, write the digest; until SIGTERM."""
+    """The daemon: poll (or IDLE), send replies, write the digest; until SIGTERM. With
+    [workers] engine = "procrastinate", one worker of a fleet sharing PostgreSQL."""
+    logs.setup(logging.INFO, log_format or ctx.parent.params["log_format"])
+    cfg = load_config(ctx)
+    if cfg.workers.engine == "procrastinate":
+        from intake.daemon.fleet import Fleet
+
+        cfg.require_secrets(list(cfg.mailboxes), smtp=True)
+        Fleet(cfg).run(cfg.workers.concurrency)
+        return
     from intake.daemon.scheduler import Daemon
 
-    logs.setup(logging.INFO, log_format or ctx.parent.params["log_format"])
-    Daemon(load_config(ctx), wait=wait).run()
+    Daemon(cfg, wait=wait).run()
 
 
 @cli.command()

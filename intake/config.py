@@ -199,6 +199,17 @@ class WebConfig(_Strict):
         return value
 
 
+class WorkersConfig(_Strict):
+    """Who does the work: the in-process daemon (one per database, the default), or a
+    fleet of `intake run` workers on any number of machines sharing a PostgreSQL database
+    through procrastinate's jobs."""
+
+    engine: Literal["daemon", "procrastinate"] = "daemon"
+    concurrency: int = Field(default=2, ge=1)  # jobs at once in one worker
+    # a worker silent this long (no heartbeat) loses its jobs, and its mailboxes, to others
+    lease_seconds: float = Field(default=30.0, ge=5)
+
+
 class RetentionConfig(_Strict):
     """How long personal data is kept, in days (0: for ever, the default: deleting mail is
     irreversible, so an operator opts in). `intake purge` applies it, and `intake run`
@@ -228,6 +239,7 @@ class Config(_Strict):
     digest: DigestConfig = Field(default_factory=DigestConfig)
     retention: RetentionConfig = RetentionConfig()
     web: WebConfig = WebConfig()
+    workers: WorkersConfig = WorkersConfig()
     base_dir: Path = Path(".")
 
     def require_secrets(self, boxes: list[MailboxConfig], smtp: bool) -> None:
