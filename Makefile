@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_extract.py
 	$(BIN)/python bench/bench_idle.py
 	$(BIN)/python bench/bench_throughput.py
+	$(BIN)/python bench/bench_fleet.py
 
 # Long campaigns, not part of `make test`: mangled mail through the whole per-message stage,
 # and a daemon killed at random moments while mail arrives. FUZZ_SECONDS, CHAOS_ROUNDS to change them.
